@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Build the lab's node image offline: a Debian 12 root file system made by
+# debootstrap from Debian's packages (no container registry is needed), with
+# systemd as PID 1, its own Docker engine and the Python Docker SDK, imported
+# into the local engine. An image that already exists is not rebuilt: its tag
+# is a hash of this script, so editing the recipe makes a new tag.
+#
+# Usage: lab/build-node-image.sh            prints the image name when done
+# Env:   SWARMNET_LAB_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+set -euo pipefail
+
+
+mirror="${SWARMNET_LAB_MIRROR:-http://deb.debian.org/debian}"
+tag="$(sha256sum "$0" | cut -c1-12)"
+image="swarmnet-lab-node:${tag}"
+
+if docker image inspect "$image" >/dev/null 2>&1; then
+    echo "$image"
+    exit 0
+fi
+
+# What a swarm node needs: systemd (services behave as on a VM), the engine,
+# Python and the SDK for our modules, iproute2/iptables/nftables for the
+# firewall role, python3-apt so the engine role can check packages offline,
+# and curl for hands-on debugging.
+packages=(
+    systemd systemd-sysv dbus ca-certificates
+    docker.io containerd runc
+    python3 python3-docker python3-apt
+    iproute2 iptables nftables procps curl
+)
+
+command -v debootstrap >/dev/null || {
+    echo "debootstrap is missing: apt-get install -y debootstrap" >&2
+    exit 1
+}
+
+work="$(mktemp -d /var/tmp/swarmnet-node-rootfs.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+rootfs="$work/rootfs"
+
+echo "building $image with debootstrap (about 2 minutes)..." >&2
+debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
+    bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+    tail -n 30 "$work/debootstrap.log" >&2
+    exit 1
+}
+
+# A container has no consoles and no kernel modules to load: units that wait
+# for them only slow the boot down or fail.
+for unit in getty@tty1.service console-getty.service serial-getty@ttyS0.service \
+    systemd-udevd.service systemd-modules-load.service sys-kernel-config.mount \
+    systemd-remount-fs.service systemd-firstboot.service; do
+    ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+done
+# Nested engines: keep logs small; iptables stays on so overlay/ingress rules work.
+mkdir -p "$rootfs/etc/docker"
+cat >"$rootfs/etc/docker/daemon.json" <<'EOF'
+{
+  "log-driver": "json-file",
+  "log-opts": {"max-size": "5m", "max-file": "2"}
+}
+EOF
+: >"$rootfs/etc/machine-id"
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+
+tar -C "$rootfs" -c . | docker import \
+    --change 'CMD ["/lib/systemd/systemd"]' \
+    --change 'ENV container=docker' \
+    - "$image" >/dev/null
+echo "$image"

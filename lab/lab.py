@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""The local swarm lab: several swarm nodes on one machine.
+
+Each node is a container on the local Docker engine that runs systemd as PID 1
+and its own dockerd (Docker-in-Docker), on a bridge network of its own with a
+fixed address per node. The lab writes an Ansible inventory with the groups
+``swarm_managers`` and ``swarm_workers`` (children of ``swarm``), so that the
+collection's playbooks run on it exactly as on real hosts.
+
+    lab/lab.py up      [--managers 1] [--workers 2] [--name swarmnet-lab]
+    lab/lab.py down    [--name swarmnet-lab]
+    lab/lab.py status  [--name swarmnet-lab]     JSON: nodes, addresses, peak memory
+
+Everything the lab makes carries the label ``swarmnet.lab=<name>``; ``down``
+removes exactly those containers, volumes and the network, nothing else.
+Bringing it up again reuses the nodes that exist.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import docker
+from docker.errors import NotFound
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STATE_DIR = os.path.join(HERE, ".state")
+DEFAULT_NAME = "swarmnet-lab"
+LABEL = "swarmnet.lab"
+
+# --privileged fails on this kind of host (the bounding set lacks
+# CAP_SYS_RESOURCE), so nodes get every capability by name except that one and
+# those Engine 20.10 does not know (BPF, PERFMON, CHECKPOINT_RESTORE).
+NODE_CAPABILITIES = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
+    "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
+    "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE",
+    "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+]
+
+
+def log(msg):
+    print("lab: %s" % msg, file=sys.stderr, flush=True)
+
+
+def inventory_path(name):
+    if name == DEFAULT_NAME:
+        return os.path.join(STATE_DIR, "inventory.yml")
+    return os.path.join(STATE_DIR, name, "inventory.yml")
+
+
+def node_names(name, managers, workers):
+    return (["%s-manager%d" % (name, i) for i in range(1, managers + 1)],
+            ["%s-worker%d" % (name, i) for i in range(1, workers + 1)])
+
+
+def node_address(subnet, index):
+    """Fixed address of the index-th node (0-based): .11, .12, ... in the /24."""
+    prefix = subnet.split("/")[0].rsplit(".", 1)[0]
+    return "%s.%d" % (prefix, 11 + index)
+
+
+def build_image():
+    """Build (or reuse) the cached node image; returns its name."""
+    out = subprocess.run(["bash", os.path.join(HERE, "build-node-image.sh")],
+                         check=True, stdout=subprocess.PIPE, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def ensure_network(client, name, subnet):
+    for net in client.networks.list(names=[name]):
+        if net.name == name:
+            if net.attrs.get("Labels", {}).get(LABEL) != name:
+                sys.exit("lab: a network named %s exists but was not made by the lab; "
+                         "remove it or choose another --name" % name)
+            return net
+    gateway = subnet.split("/")[0].rsplit(".", 1)[0] + ".1"
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
+    log("creating network %s (%s)" % (name, subnet))
+    return client.networks.create(name, driver="bridge", ipam=ipam, labels={LABEL: name})
+
+
+def ensure_node(client, lab, node, address, image):
+    try:
+        container = client.containers.get(node)
+        if container.labels.get(LABEL) != lab:
+            sys.exit("lab: a container named %s exists but was not made by the lab" % node)
+        if container.status != "running":
+            log("starting existing node %s" % node)
+            container.start()
+        return False
+    except NotFound:
+        pass
+    volume = "%s-docker" % node
+    try:
+        client.volumes.get(volume)
+    except NotFound:
+        client.volumes.create(volume, labels={LABEL: lab})
+    api = client.api
+    host_config = api.create_host_config(
+        cap_add=NODE_CAPABILITIES,
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        binds=["/sys/fs/cgroup:/sys/fs/cgroup:rw", "%s:/var/lib/docker" % volume],
+        tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+    )
+    # What the CLI calls --security-opt systempaths=unconfined and --cgroupns=host:
+    # the nested dockerd writes sysctls under /proc/sys and manages cgroups.
+    host_config["MaskedPaths"] = []
+    host_config["ReadonlyPaths"] = []
+    host_config["CgroupnsMode"] = "host"
+    networking = api.create_networking_config({lab: api.create_endpoint_config(ipv4_address=address)})
+    log("creating node %s at %s" % (node, address))
+    created = api.create_container(
+        image, name=node, hostname=node, detach=True,
+        environment={"container": "docker"}, labels={LABEL: lab},
+        stop_signal="SIGRTMIN+3", host_config=host_config, networking_config=networking,
+    )
+    api.start(created["Id"])
+    return True
+
+
+def wait_for_engines(client, nodes, timeout=180):
+    """Wait until every node's own dockerd answers."""
+    deadline = time.time() + timeout
+    pending = list(nodes)
+    while pending:
+        for node in list(pending):
+            result = client.containers.get(node).exec_run(["docker", "info", "--format", "{{.ServerVersion}}"])
+            if result.exit_code == 0:
+                pending.remove(node)
+        if not pending:
+            break
+        if time.time() > deadline:
+            sys.exit("lab: the Docker engine inside %s did not start within %d s; "
+                     "see: docker exec NODE journalctl -u docker" % (", ".join(pending), timeout))
+        time.sleep(1)
+
+
+def write_inventory(path, lab, subnet, managers, workers):
+    addresses = {}
+    for index, node in enumerate(managers + workers):
+        addresses[node] = node_address(subnet, index)
+
+    def hosts(names):
+        lines = []
+        for node in names:
+            lines.append("            %s:" % node)
+            lines.append("              swarmnet_node_address: %s" % addresses[node])
+        return lines or ["            {}"]
+
+    lines = [
+        "# Written by lab/lab.py for the lab %r. Do not edit: rerun lab/lab.py up." % lab,
+        "all:",
+        "  vars:",
+        "    # Lab nodes are containers on this machine: Ansible reaches them with",
+        "    # docker exec, no SSH needed.",
+        "    ansible_connection: community.docker.docker",
+        "    ansible_python_interpreter: /usr/bin/python3",
+        "    swarmnet_lab: %s" % lab,
+        "    # The tutorial's spelling: an interface name as the advertise address.",
+        "    swarm_advertise_addr: eth0",
+        "  children:",
+        "    swarm:",
+        "      children:",
+        "        swarm_managers:",
+        "          hosts:",
+    ] + hosts(managers) + [
+        "        swarm_workers:",
+        "          hosts:",
+    ] + hosts(workers)
+    if not workers:
+        lines[-1] = "          hosts: {}"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return addresses
+
+
+def lab_containers(client, lab):
+    return client.containers.list(all=True, filters={"label": "%s=%s" % (LABEL, lab)})
+
+
+def cmd_up(args):
+    client = docker.from_env()
+    image = args.image or build_image()
+    managers, workers = node_names(args.name, args.managers, args.workers)
+    wanted = managers + workers
+    # Nodes of an earlier, larger lab of the same name would confuse the swarm role.
+    for container in lab_containers(client, args.name):
+        if container.name not in wanted:
+            log("removing node %s (not in this lab's size)" % container.name)
+            container.remove(force=True, v=False)
+            _remove_volume(client, "%s-docker" % container.name)
+    ensure_network(client, args.name, args.subnet)
+    for index, node in enumerate(wanted):
+        ensure_node(client, args.name, node, node_address(args.subnet, index), image)
+    wait_for_engines(client, wanted)
+    path = args.inventory or inventory_path(args.name)
+    write_inventory(path, args.name, args.subnet, managers, workers)
+    log("%d nodes up; inventory: %s" % (len(wanted), os.path.relpath(path)))
+    print(path)
+
+
+def _remove_volume(client, name):
+    try:
+        client.volumes.get(name).remove(force=True)
+    except NotFound:
+        pass
+
+
+def cmd_down(args):
+    client = docker.from_env()
+    for container in lab_containers(client, args.name):
+        log("removing node %s" % container.name)
+        container.remove(force=True, v=False)
+    for volume in client.volumes.list(filters={"label": "%s=%s" % (LABEL, args.name)}):
+        volume.remove(force=True)
+    for net in client.networks.list(names=[args.name]):
+        if net.name == args.name and net.attrs.get("Labels", {}).get(LABEL) == args.name:
+            log("removing network %s" % net.name)
+            net.remove()
+    path = args.inventory or inventory_path(args.name)
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def _peak_memory_bytes(container_id):
+    """Peak memory of one node container (cgroup v1, then v2), or None."""
+    for path in ("/sys/fs/cgroup/memory/docker/%s/memory.max_usage_in_bytes" % container_id,
+                 "/sys/fs/cgroup/system.slice/docker-%s.scope/memory.peak" % container_id):
+        try:
+            with open(path) as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def cmd_status(args):
+    client = docker.from_env()
+    nodes = []
+    peak_total = 0
+    for container in sorted(lab_containers(client, args.name), key=lambda c: c.name):
+        networks = container.attrs["NetworkSettings"]["Networks"]
+        peak = _peak_memory_bytes(container.id)
+        peak_total += peak or 0
+        nodes.append({"name": container.name, "status": container.status,
+                      "address": networks.get(args.name, {}).get("IPAddress"),
+                      "peak_memory_bytes": peak})
+    print(json.dumps({"lab": args.name, "nodes": nodes, "peak_memory_bytes": peak_total}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in ("up", "down", "status"):
+        p = sub.add_parser(command)
+        p.add_argument("--name", default=os.environ.get("SWARMNET_LAB_NAME", DEFAULT_NAME),
+                       help="lab name: prefix of node names, name of its network")
+        p.add_argument("--inventory", help="where the inventory is written (default lab/.state/...)")
+        if command == "up":
+            p.add_argument("--managers", type=int, default=int(os.environ.get("SWARMNET_LAB_MANAGERS", "1")))
+            p.add_argument("--workers", type=int, default=int(os.environ.get("SWARMNET_LAB_WORKERS", "2")))
+            p.add_argument("--subnet", default=os.environ.get("SWARMNET_LAB_SUBNET", "192.168.213.0/24"),
+                           help="the lab's bridge network, a /24 that this machine does not use")
+            p.add_argument("--image", help="node image to use instead of building the cached one")
+    args = parser.parse_args()
+    if args.command == "up" and (args.managers < 1 or args.workers < 0 or args.managers + args.workers > 200):
+        parser.error("--managers must be >= 1 and --workers >= 0 (at most 200 nodes)")
+    {"up": cmd_up, "down": cmd_down, "status": cmd_status}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
