@@ -5,9 +5,11 @@ Each node is a container on the local Docker engine that runs systemd as PID 1
 and its own dockerd (Docker-in-Docker), on a bridge network of its own with a
 fixed address per node. The lab writes an Ansible inventory with the groups
 ``swarm_managers`` and ``swarm_workers`` (children of ``swarm``), so that the
-collection's playbooks run on it exactly as on real hosts.
+collection's playbooks run on it exactly as on real hosts. Spare nodes (group
+``swarm_spares``, outside ``swarm``) run an engine but are left out of the
+swarm: tests join them by hand and runbooks add them as new nodes.
 
-    lab/lab.py up      [--managers 1] [--workers 2] [--name swarmnet-lab]
+    lab/lab.py up      [--managers 1] [--workers 2] [--spares 0] [--name swarmnet-lab]
     lab/lab.py down    [--name swarmnet-lab]
     lab/lab.py status  [--name swarmnet-lab]     JSON: nodes, addresses, peak memory
 
@@ -55,9 +57,10 @@ def inventory_path(name):
     return os.path.join(STATE_DIR, name, "inventory.yml")
 
 
-def node_names(name, managers, workers):
+def node_names(name, managers, workers, spares=0):
     return (["%s-manager%d" % (name, i) for i in range(1, managers + 1)],
-            ["%s-worker%d" % (name, i) for i in range(1, workers + 1)])
+            ["%s-worker%d" % (name, i) for i in range(1, workers + 1)],
+            ["%s-spare%d" % (name, i) for i in range(1, spares + 1)])
 
 
 def node_address(subnet, index):
@@ -142,9 +145,9 @@ def wait_for_engines(client, nodes, timeout=180):
         time.sleep(1)
 
 
-def write_inventory(path, lab, subnet, managers, workers):
+def write_inventory(path, lab, subnet, managers, workers, spares):
     addresses = {}
-    for index, node in enumerate(managers + workers):
+    for index, node in enumerate(managers + workers + spares):
         addresses[node] = node_address(subnet, index)
 
     def hosts(names):
@@ -152,7 +155,7 @@ def write_inventory(path, lab, subnet, managers, workers):
         for node in names:
             lines.append("            %s:" % node)
             lines.append("              swarmnet_node_address: %s" % addresses[node])
-        return lines or ["            {}"]
+        return lines
 
     lines = [
         "# Written by lab/lab.py for the lab %r. Do not edit: rerun lab/lab.py up." % lab,
@@ -171,11 +174,11 @@ def write_inventory(path, lab, subnet, managers, workers):
         "        swarm_managers:",
         "          hosts:",
     ] + hosts(managers) + [
-        "        swarm_workers:",
-        "          hosts:",
-    ] + hosts(workers)
-    if not workers:
-        lines[-1] = "          hosts: {}"
+    ]
+    lines += ["        swarm_workers:"] + (["          hosts:"] + hosts(workers) if workers else ["          hosts: {}"])
+    if spares:
+        lines += ["    # Engines outside the swarm, for join tests and the add-a-node runbook.",
+                  "    swarm_spares:", "      hosts:"] + [line[4:] for line in hosts(spares)]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
@@ -189,8 +192,8 @@ def lab_containers(client, lab):
 def cmd_up(args):
     client = docker.from_env()
     image = args.image or build_image()
-    managers, workers = node_names(args.name, args.managers, args.workers)
-    wanted = managers + workers
+    managers, workers, spares = node_names(args.name, args.managers, args.workers, args.spares)
+    wanted = managers + workers + spares
     # Nodes of an earlier, larger lab of the same name would confuse the swarm role.
     for container in lab_containers(client, args.name):
         if container.name not in wanted:
@@ -202,7 +205,7 @@ def cmd_up(args):
         ensure_node(client, args.name, node, node_address(args.subnet, index), image)
     wait_for_engines(client, wanted)
     path = args.inventory or inventory_path(args.name)
-    write_inventory(path, args.name, args.subnet, managers, workers)
+    write_inventory(path, args.name, args.subnet, managers, workers, spares)
     log("%d nodes up; inventory: %s" % (len(wanted), os.path.relpath(path)))
     print(path)
 
@@ -267,12 +270,15 @@ def main():
         if command == "up":
             p.add_argument("--managers", type=int, default=int(os.environ.get("SWARMNET_LAB_MANAGERS", "1")))
             p.add_argument("--workers", type=int, default=int(os.environ.get("SWARMNET_LAB_WORKERS", "2")))
+            p.add_argument("--spares", type=int, default=int(os.environ.get("SWARMNET_LAB_SPARES", "0")),
+                           help="nodes with an engine that stay out of the swarm (group swarm_spares)")
             p.add_argument("--subnet", default=os.environ.get("SWARMNET_LAB_SUBNET", "192.168.213.0/24"),
                            help="the lab's bridge network, a /24 that this machine does not use")
             p.add_argument("--image", help="node image to use instead of building the cached one")
     args = parser.parse_args()
-    if args.command == "up" and (args.managers < 1 or args.workers < 0 or args.managers + args.workers > 200):
-        parser.error("--managers must be >= 1 and --workers >= 0 (at most 200 nodes)")
+    if args.command == "up" and (args.managers < 1 or args.workers < 0 or args.spares < 0
+                                  or args.managers + args.workers + args.spares > 200):
+        parser.error("--managers must be >= 1, --workers and --spares >= 0 (at most 200 nodes)")
     {"up": cmd_up, "down": cmd_down, "status": cmd_status}[args.command](args)
 
 
