@@ -6,6 +6,7 @@ ansible://swarm_managers); other nodes are reached through the same inventory.
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -35,11 +36,26 @@ def docker_json(host, *args):
     return json.loads(host.check_output("docker " + " ".join(args)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def groups(host):
     return host.ansible.get_variables()["groups"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def swarm_nodes(groups):
     return groups["swarm_managers"] + groups.get("swarm_workers", [])
+
+
+def run_module(hostname, module, args, check=False):
+    """Run one module ad hoc on a lab node; return (failed, result).
+
+    testinfra's host.ansible() cannot tell a failure here: ansible-core 2.21
+    no longer writes "failed" into --tree files, so use the json callback.
+    """
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"))
+    arg_text = " ".join("%s=%s" % item for item in args.items())
+    out = subprocess.run(["ansible", "-i", INVENTORY, hostname, "-m", module, "-a", arg_text] + (["--check"] if check else []),
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    result = json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"][hostname]
+    return bool(result.get("failed")), result

@@ -4,8 +4,7 @@ swarm_join refuses bad input without touching the node."""
 import json
 
 import pytest
-from conftest import docker_json, node, wait_for
-from testinfra.modules.ansible import AnsibleException
+from conftest import docker_json, node, run_module, wait_for
 
 
 def test_every_node_is_ready_with_its_inventoried_role(host, groups, swarm_nodes):
@@ -47,12 +46,18 @@ def _spare(groups):
     return node(spares[0])
 
 
-def _join_fails(spare, **args):
-    """Run swarm_join on the spare; return the failure message (the test fails if it succeeds)."""
-    arg_text = " ".join("%s=%s" % item for item in args.items())
-    with pytest.raises(AnsibleException) as failure:
-        spare.ansible("swarmnet.overlay.swarm_join", arg_text, check=False)
-    return failure.value.result.get("msg", "")
+def _join_fails(spare, tokens, **args):
+    """Run swarm_join on the spare node; return its failure message. Fails the test if it succeeds.
+
+    Tokens are checked by hand, not by assert, so that pytest never prints them.
+    """
+    name = spare.backend.host
+    failed, result = run_module(name, "swarmnet.overlay.swarm_join", args)
+    text = json.dumps(result)
+    if any(token in text for token in tokens):
+        pytest.fail("a join token appears in the module's result")
+    assert failed, "swarm_join should have failed, got: %s" % result.get("msg", result.get("changed"))
+    return result.get("msg", "")
 
 
 def _state(spare):
@@ -66,9 +71,8 @@ def test_swarm_join_with_a_wrong_token_fails_and_leaves_the_node_alone(host, gro
     wrong = real[: -25] + "0" * 25
     manager_addr = host.check_output("docker info --format '{{.Swarm.NodeAddr}}'")
     assert _state(spare) == "inactive"
-    msg = _join_fails(spare, role="worker", remote_addrs=manager_addr, join_token=wrong)
-    assert "token" in msg.lower()
-    assert wrong not in msg and real not in msg
+    msg = _join_fails(spare, [real, wrong], role="worker", remote_addrs=manager_addr, join_token=wrong)
+    assert "join_token" in msg and "valid join token" in msg
     assert _state(spare) == "inactive"
 
 
@@ -76,9 +80,8 @@ def test_swarm_join_to_an_unreachable_manager_names_address_and_port(host, group
     spare = _spare(groups)
     token = host.check_output("docker swarm join-token -q worker")
     manager_ip = host.check_output("docker info --format '{{.Swarm.NodeAddr}}'")
-    msg = _join_fails(spare, role="worker", remote_addrs="%s:2399" % manager_ip, join_token=token)
+    msg = _join_fails(spare, [token], role="worker", remote_addrs="%s:2399" % manager_ip, join_token=token)
     assert "%s:2399" % manager_ip in msg
-    assert token not in msg
     assert _state(spare) == "inactive"
 
 
@@ -86,6 +89,35 @@ def test_swarm_join_with_a_missing_interface_names_it(host, groups):
     spare = _spare(groups)
     token = host.check_output("docker swarm join-token -q worker")
     manager_ip = host.check_output("docker info --format '{{.Swarm.NodeAddr}}'")
-    msg = _join_fails(spare, role="worker", remote_addrs=manager_ip, join_token=token, advertise_addr="eth9")
+    msg = _join_fails(spare, [token], role="worker", remote_addrs=manager_ip, join_token=token, advertise_addr="eth9")
     assert "eth9" in msg and "advertise_addr" in msg
+    assert _state(spare) == "inactive"
+
+
+def test_swarm_join_joins_once_then_changes_nothing_and_leaves(host, groups):
+    spare = _spare(groups)
+    name = spare.backend.host
+    token = host.check_output("docker swarm join-token -q worker")
+    manager_ip = host.check_output("docker info --format '{{.Swarm.NodeAddr}}'")
+    args = dict(role="worker", remote_addrs=manager_ip, join_token=token, advertise_addr="eth0")
+
+    failed, checked = run_module(name, "swarmnet.overlay.swarm_join", args, check=True)
+    assert not failed and checked["changed"] is True, checked.get("msg")
+    assert _state(spare) == "inactive", "check mode must not join"
+
+    failed, joined = run_module(name, "swarmnet.overlay.swarm_join", args)
+    try:
+        assert not failed and joined["changed"] is True, joined.get("msg")
+        assert joined["role"] == "worker" and joined["node_id"]
+        assert _state(spare) == "active"
+        assert joined["node_id"] in host.check_output("docker node ls -q")
+
+        failed, again = run_module(name, "swarmnet.overlay.swarm_join", args)
+        assert not failed and again["changed"] is False, again.get("msg")
+        assert again["node_id"] == joined["node_id"]
+    finally:
+        failed, left = run_module(name, "swarmnet.overlay.swarm_join", dict(state="absent"))
+        if joined.get("node_id"):
+            host.run("docker node rm --force %s" % joined["node_id"])
+    assert not failed and left["changed"] is True, left.get("msg")
     assert _state(spare) == "inactive"
