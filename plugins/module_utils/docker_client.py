@@ -46,6 +46,7 @@ DOCKER_COMMON_ARGS = dict(
     timeout=dict(type="int", default=60),
 )
 
+
 def docker_common_args(**extra):
     """Return a module's argument_spec: the common options plus its own."""
     spec = dict(DOCKER_COMMON_ARGS)
