@@ -63,8 +63,9 @@ run_build() {
     ansible-galaxy collection build --force --output-path "$out" . >/dev/null
     ls "$out"/swarmnet-overlay-*.tar.gz
     # Offline: community.docker and ansible.posix come with the `ansible` package, so no Galaxy lookup.
-    ansible-galaxy collection install --no-deps -p "$out/installed" "$out"/swarmnet-overlay-*.tar.gz >/dev/null
-    (cd "$out" && ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_CONFIG=/dev/null \
+    ansible-galaxy collection install --force --no-deps -p "$out/installed" "$out"/swarmnet-overlay-*.tar.gz >/dev/null 2>&1
+    printf '[defaults]\n' >"$out/ansible.cfg"   # not the checkout's ansible.cfg
+    (cd "$out" && ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_CONFIG="$out/ansible.cfg" \
         ansible-playbook -i localhost, swarmnet.overlay.site --syntax-check)
     rm -rf "$out"
 }
