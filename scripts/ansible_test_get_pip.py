@@ -10,12 +10,18 @@ the package index.
 """
 
 import ensurepip
+import os
 import subprocess
 import sys
 
 # get-pip.py's own flags, which pip itself does not know.
 GET_PIP_ONLY_FLAGS = ("--no-setuptools", "--no-wheel")
 
+# ensurepip.bootstrap() drops the PIP_* variables and points PIP_CONFIG_FILE at
+# /dev/null; the pip run below needs them back (e.g. pip.conf's cert= setting).
+SAVED_ENV = dict(os.environ)
 ensurepip.bootstrap(upgrade=True)
+os.environ.clear()
+os.environ.update(SAVED_ENV)
 ARGS = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY_FLAGS]
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "--upgrade", "--force-reinstall"] + ARGS))
