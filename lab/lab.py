@@ -111,6 +111,10 @@ def ensure_node(client, lab, node, address, image):
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         binds=["/sys/fs/cgroup:/sys/fs/cgroup:rw", "%s:/var/lib/docker" % volume],
         tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+        # The node is its own (absent) DNS server: names the swarm's embedded DNS
+        # cannot answer fail at once inside the node instead of being forwarded
+        # to this machine's resolver. Lab nodes need no outside names.
+        dns=[address],
     )
     # What the CLI calls --security-opt systempaths=unconfined and --cgroupns=host:
     # the nested dockerd writes sysctls under /proc/sys and manages cgroups.

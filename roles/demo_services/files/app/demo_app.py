@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) swarmnet developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Demo services of the swarm overlay tutorial, standard library only.
