@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: how long site.yml takes to form a swarm of N lab nodes.
 
 For each N it brings up a fresh lab (1 manager, N-1 workers), times a fresh
@@ -34,7 +33,7 @@ def converge(inventory):
     """Run site.yml; return (seconds, total tasks changed across hosts)."""
     start = time.monotonic()
     out = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, "site.yml"],
-                         cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     seconds = time.monotonic() - start
     if out.returncode != 0:
         sys.exit("site.yml failed:\n" + out.stdout[-4000:])

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The local swarm lab: several swarm nodes on one machine.
 
 Each node is a container on the local Docker engine that runs systemd as PID 1
@@ -9,9 +8,9 @@ collection's playbooks run on it exactly as on real hosts. Spare nodes (group
 ``swarm_spares``, outside ``swarm``) run an engine but are left out of the
 swarm: tests join them by hand and runbooks add them as new nodes.
 
-    lab/lab.py up      [--managers 1] [--workers 2] [--spares 0] [--name swarmnet-lab]
-    lab/lab.py down    [--name swarmnet-lab]
-    lab/lab.py status  [--name swarmnet-lab]     JSON: nodes, addresses, peak memory
+    python lab/lab.py up      [--managers 1] [--workers 2] [--spares 0] [--name swarmnet-lab]
+    python lab/lab.py down    [--name swarmnet-lab]
+    python lab/lab.py status  [--name swarmnet-lab]     JSON: nodes, addresses, peak memory
 
 Everything the lab makes carries the label ``swarmnet.lab=<name>``; ``down``
 removes exactly those containers, volumes and the network, nothing else.
@@ -21,6 +20,7 @@ Bringing it up again reuses the nodes that exist.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -105,16 +105,23 @@ def ensure_node(client, lab, node, address, image):
         client.volumes.get(volume)
     except NotFound:
         client.volumes.create(volume, labels={LABEL: lab})
+    # The node is its own (absent) DNS server. Names the swarm's embedded DNS
+    # cannot answer, and the engine's attempts to pull images, then fail inside
+    # the node instead of going to this machine's resolver or, as the engine
+    # falls back to when it sees only a loopback resolver, to public servers.
+    # Lab nodes need no outside names: their images are built locally.
+    resolv_conf = os.path.join(STATE_DIR, lab, "resolv", "%s.conf" % node)
+    os.makedirs(os.path.dirname(resolv_conf), exist_ok=True)
+    with open(resolv_conf, "w") as handle:
+        handle.write("# lab node %s: no outside DNS (see lab/lab.py)\nnameserver %s\noptions timeout:1 attempts:1\n"
+                     % (node, address))
     api = client.api
     host_config = api.create_host_config(
         cap_add=NODE_CAPABILITIES,
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
-        binds=["/sys/fs/cgroup:/sys/fs/cgroup:rw", "%s:/var/lib/docker" % volume],
+        binds=["/sys/fs/cgroup:/sys/fs/cgroup:rw", "%s:/var/lib/docker" % volume,
+               "%s:/etc/resolv.conf:ro" % resolv_conf],
         tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
-        # The node is its own (absent) DNS server: names the swarm's embedded DNS
-        # cannot answer fail at once inside the node instead of being forwarded
-        # to this machine's resolver. Lab nodes need no outside names.
-        dns=[address],
     )
     # What the CLI calls --security-opt systempaths=unconfined and --cgroupns=host:
     # the nested dockerd writes sysctls under /proc/sys and manages cgroups.
@@ -244,6 +251,7 @@ def cmd_down(args):
     path = args.inventory or inventory_path(args.name)
     if os.path.exists(path):
         os.remove(path)
+    shutil.rmtree(os.path.join(STATE_DIR, args.name, "resolv"), ignore_errors=True)
 
 
 def _peak_memory_bytes(container_id):
@@ -273,7 +281,7 @@ def cmd_status(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for command in ("up", "down", "status"):
         p = sub.add_parser(command)
@@ -290,7 +298,7 @@ def main():
             p.add_argument("--image", help="node image to use instead of building the cached one")
     args = parser.parse_args()
     if args.command == "up" and (args.managers < 1 or args.workers < 0 or args.spares < 0
-                                  or args.managers + args.workers + args.spares > 200):
+                                 or args.managers + args.workers + args.spares > 200):
         parser.error("--managers must be >= 1, --workers and --spares >= 0 (at most 200 nodes)")
     {"up": cmd_up, "down": cmd_down, "status": cmd_status}[args.command](args)
 
