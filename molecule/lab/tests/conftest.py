@@ -6,6 +6,7 @@ ansible://swarm_managers); other nodes are reached through the same inventory.
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -54,8 +55,26 @@ def run_module(hostname, module, args, check=False):
     """
     env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"))
-    arg_text = " ".join("%s=%s" % item for item in args.items())
-    out = subprocess.run(["ansible", "-i", INVENTORY, hostname, "-m", module, "-a", arg_text] + (["--check"] if check else []),
+    out = subprocess.run(["ansible", "-i", INVENTORY, hostname, "-m", module, "-a", json.dumps(args)] + (["--check"] if check else []),
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     result = json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"][hostname]
     return bool(result.get("failed")), result
+
+
+def run_playbook(playbook, **extra_vars):
+    """Run one of the collection's playbooks on the lab; return (rc, output).
+
+    Molecule converges the lab with firewall_default_deny=true, so every run
+    here keeps it too.
+    """
+    extra = dict({"firewall_default_deny": True}, **extra_vars)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_NOCOLOR="1")
+    out = subprocess.run(["ansible-playbook", "-i", INVENTORY, "-e", json.dumps(extra), os.path.join(REPO, playbook)],
+                         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    return out.returncode, out.stdout
+
+
+def recap_changed(output):
+    """Total of changed= over the PLAY RECAP lines of an ansible-playbook run."""
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output))
