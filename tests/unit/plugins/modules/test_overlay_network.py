@@ -11,27 +11,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import copy
-import json
 
 import pytest
 import yaml
 
 from ansible.module_utils import basic
 
+from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, exit_json, fail_json, module_args
+
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import APIError, NotFound
 from ansible_collections.swarmnet.overlay.plugins.modules import overlay_network
 
 MUTATING = {"create_network", "remove_network", "update_service", "connect_container_to_network", "disconnect_container_from_network"}
 
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class ReachedDocker(Exception):
@@ -180,30 +173,6 @@ class FakeClient(object):
         return {"Name": "manager1", "Swarm": {"NodeID": "node1", "LocalNodeState": "active", "ControlAvailable": self.manager}}
 
 
-def exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def fail_json(self, **kwargs):
-    raise FailJson(kwargs)
-
-
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        patch_module_args = None
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    old = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = json.dumps(dict(ANSIBLE_MODULE_ARGS=args)).encode()
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = old
 
 
 @pytest.fixture

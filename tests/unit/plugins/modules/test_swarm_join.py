@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import json
 import socket
 
@@ -18,6 +17,8 @@ import pytest
 import yaml
 
 from ansible.module_utils import basic
+
+from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, exit_json, fail_json, module_args
 
 from ansible_collections.swarmnet.overlay.plugins.doc_fragments.docker import ModuleDocFragment
 from ansible_collections.swarmnet.overlay.plugins.modules import swarm_join
@@ -27,44 +28,14 @@ SECRET = "abcdefghijklmnopqrstuvwxy"  # made up
 TOKEN = "SWMTKN-1-%s-%s" % (DIGEST_FIELD, SECRET)
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
 
 class ReachedDocker(Exception):
     pass
 
 
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        patch_module_args = None
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    old = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = json.dumps(dict(ANSIBLE_MODULE_ARGS=args)).encode()
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = old
-
 
 @pytest.fixture
 def run(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
     def no_docker(module):
         raise ReachedDocker(module.params)
 
