@@ -82,6 +82,8 @@ ensure_venv() {
 }
 
 ensure_docker_engine
+# debootstrap builds the lab's node image; shellcheck lets ansible-test sanity check the shell scripts.
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+command -v shellcheck >/dev/null 2>&1 || apt_install shellcheck
 ensure_venv
 say "ready: $(docker version --format 'engine {{.Server.Version}}' 2>/dev/null), $("$venv/bin/ansible" --version | head -n1)"
