@@ -59,7 +59,7 @@ def main():
         inventory = lab("up", "--managers", "1", "--workers", str(nodes - 1), "--subnet", "192.168.216.0/24")
         try:
             fresh_s, fresh_changed, fresh_out = converge(inventory)
-            rerun_s, rerun_changed, _ = converge(inventory)
+            rerun_s, rerun_changed = converge(inventory)[:2]
             peak = json.loads(lab("status"))["peak_memory_bytes"]
         finally:
             lab("down")

@@ -26,7 +26,6 @@ from ansible_collections.swarmnet.overlay.plugins.modules import overlay_network
 MUTATING = {"create_network", "remove_network", "update_service", "connect_container_to_network", "disconnect_container_from_network"}
 
 
-
 class ReachedDocker(Exception):
     pass
 
@@ -171,8 +170,6 @@ class FakeClient(object):
 
     def info(self):
         return {"Name": "manager1", "Swarm": {"NodeID": "node1", "LocalNodeState": "active", "ControlAvailable": self.manager}}
-
-
 
 
 @pytest.fixture

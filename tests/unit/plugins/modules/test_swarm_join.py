@@ -28,10 +28,8 @@ SECRET = "abcdefghijklmnopqrstuvwxy"  # made up
 TOKEN = "SWMTKN-1-%s-%s" % (DIGEST_FIELD, SECRET)
 
 
-
 class ReachedDocker(Exception):
     pass
-
 
 
 @pytest.fixture
