@@ -19,7 +19,6 @@
 set -euo pipefail
 trap 'echo "build-box: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mirror="${SWARMNET_VAGRANT_MIRROR:-http://deb.debian.org/debian}"
 box="${SWARMNET_VAGRANT_BOX_NAME:-swarmnet/debian12}"
 cache="${SWARMNET_VAGRANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/swarmnet/vagrant}"
@@ -99,9 +98,12 @@ EOF
         >"$root/etc/docker/daemon.json"
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
 
-    kernel="$(ls "$root"/boot/vmlinuz-* | sort -V | tail -n1)"
+    kernel="$(find "$root/boot" -name 'vmlinuz-*' | sort -V | tail -n1)"
     initrd="$root/boot/initrd.img-${kernel##*/vmlinuz-}"
-    [ -s "$kernel" ] && [ -s "$initrd" ] || { say "no kernel/initrd in the tree"; exit 1; }
+    if [ ! -s "$kernel" ] || [ ! -s "$initrd" ]; then
+        say "no kernel/initrd in the tree"
+        exit 1
+    fi
     mkdir -p "$work/box"
     cp "$kernel" "$work/box/vmlinuz"
     cp "$initrd" "$work/box/initrd.img"

@@ -24,8 +24,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 state="${SWARMNET_VAGRANT_STATE:-$here/../.state/vagrant}"
 kernel="${1:-}"
 if [ -z "$kernel" ]; then
-    kernel="$(ls "${VAGRANT_HOME:-$HOME/.vagrant.d}"/boxes/swarmnet-VAGRANTSLASH-debian12/*/libvirt/vmlinuz \
-        /boot/vmlinuz-* 2>/dev/null | head -n1)"
+    for candidate in "${VAGRANT_HOME:-$HOME/.vagrant.d}"/boxes/swarmnet-VAGRANTSLASH-debian12/*/libvirt/vmlinuz \
+        /boot/vmlinuz-*; do
+        if [ -r "$candidate" ]; then
+            kernel="$candidate"
+            break
+        fi
+    done
 fi
 if [ -z "$kernel" ] || [ ! -r "$kernel" ]; then
     # Nothing to boot: trust /dev/kvm.

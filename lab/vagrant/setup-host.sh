@@ -53,7 +53,7 @@ changed_conf=0
 set_conf() {
     local key="$1" value="$2"
     if ! grep -qxF "$key = $value" "$conf"; then
-        as_root sed -i "/^[#[:space:]]*$key[[:space:]]*=/d" "$conf"
+        as_root sed -i "/^[#[:space:]]*${key}[[:space:]]*=/d" "$conf"
         echo "$key = $value" | as_root tee -a "$conf" >/dev/null
         changed_conf=1
     fi
@@ -95,11 +95,13 @@ if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
     virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
     virsh -c qemu:///system pool-autostart default >/dev/null
 fi
-if ! virsh -c qemu:///system pool-info default | grep -q '^State:.*running'; then
+pool_state="$(virsh -c qemu:///system pool-info default | sed -n 's/^State:[[:space:]]*//p')"
+if [ "$pool_state" != running ]; then
     virsh -c qemu:///system pool-start default >/dev/null
 fi
 
-vagrant plugin list 2>/dev/null | grep -q vagrant-libvirt || {
+plugins="$(vagrant plugin list 2>/dev/null || true)"
+grep -q vagrant-libvirt <<<"$plugins" || {
     say "vagrant does not list the vagrant-libvirt plugin (Debian package vagrant-libvirt)"
     exit 1
 }

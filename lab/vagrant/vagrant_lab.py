@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Swarm nodes as Vagrant VMs (lab/vagrant/Vagrantfile), for the Molecule scenario
 ``vagrant`` and by hand.
 
-    lab/vagrant/vagrant_lab.py up     [--name swarmnet] [--managers 1] [--workers 2]
-    lab/vagrant/vagrant_lab.py down   [--name swarmnet]
-    lab/vagrant/vagrant_lab.py status [--name swarmnet]    JSON: nodes, addresses, timings, memory
+    .venv/bin/python lab/vagrant/vagrant_lab.py up     [--name swarmnet] [--managers 1] [--workers 2]
+    .venv/bin/python lab/vagrant/vagrant_lab.py down   [--name swarmnet]
+    .venv/bin/python lab/vagrant/vagrant_lab.py status [--name swarmnet]    JSON: nodes, timings, memory
 
 ``up`` prepares the machine (setup-host.sh: vagrant, vagrant-libvirt, libvirt and QEMU
 from Debian packages, daemons started without systemd), builds or reuses the offline
@@ -57,6 +56,7 @@ def settings(args):
         "managers": args.managers if args.managers is not None else int(env.get("SWARMNET_VAGRANT_MANAGERS", "1")),
         "workers": args.workers if args.workers is not None else int(env.get("SWARMNET_VAGRANT_WORKERS", "2")),
         "net": env.get("SWARMNET_VAGRANT_NET", "192.168.56"),
+        "mgmt_net": env.get("SWARMNET_VAGRANT_MGMT_NET", "192.168.121.0/24"),
         "provider": provider,
         "box": env.get("SWARMNET_VAGRANT_BOX", OWN_BOX if provider == "libvirt" else "debian/bookworm64"),
         "advertise": env.get("SWARMNET_VAGRANT_ADVERTISE", "eth1"),
@@ -72,6 +72,7 @@ def vagrant_env(cfg):
         "SWARMNET_VAGRANT_MANAGERS": str(cfg["managers"]),
         "SWARMNET_VAGRANT_WORKERS": str(cfg["workers"]),
         "SWARMNET_VAGRANT_NET": cfg["net"],
+        "SWARMNET_VAGRANT_MGMT_NET": cfg["mgmt_net"],
         "SWARMNET_VAGRANT_PROVIDER": cfg["provider"],
         "SWARMNET_VAGRANT_BOX": cfg["box"],
         "SWARMNET_VAGRANT_STATE": STATE_ROOT,
@@ -85,8 +86,18 @@ def vagrant(cfg, *args, capture=False, check=True):
     cmd = ["vagrant"] + list(args)
     if capture:
         return subprocess.run(cmd, env=vagrant_env(cfg), check=check, stdout=subprocess.PIPE, text=True).stdout
-    # Vagrant's own progress goes to stderr: stdout of this script stays for results.
-    return subprocess.run(cmd, env=vagrant_env(cfg), check=check, stdout=sys.stderr)
+    # Vagrant's own output goes to stderr (stdout of this script stays for results),
+    # without its progress meters (thousands of "Progress: N%" redraws).
+    proc = subprocess.Popen(cmd, env=vagrant_env(cfg), stdout=subprocess.PIPE, text=True, errors="replace")
+    for line in proc.stdout:
+        text = re.sub(r"(\x1b\[K)?Progress: [^\r\n\x1b]*", "", line.replace("\r", ""))
+        text = text.replace("\x1b[K", "")
+        if text.strip():
+            sys.stderr.write(text)
+    proc.wait()
+    if check and proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return proc
 
 
 def node_names(cfg):
