@@ -12,20 +12,8 @@ venv="$repo/.venv"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-apt_install() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-    done
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    say "installing ${missing[*]} from Debian/Ubuntu packages"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || true
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$repo/scripts/lib.sh"
 
 ensure_docker_engine() {
     if docker info >/dev/null 2>&1; then

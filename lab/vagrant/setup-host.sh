@@ -15,19 +15,8 @@ set -euo pipefail
 
 provider="${SWARMNET_VAGRANT_PROVIDER:-libvirt}"
 say() { printf 'vagrant-setup: %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_install() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-    done
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    say "installing ${missing[*]} from Debian packages (about 2 minutes)"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || true
-    as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq \
-        -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/lib.sh"
 
 if [ "$provider" = virtualbox ]; then
     command -v vagrant >/dev/null || apt_install vagrant
