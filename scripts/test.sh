@@ -6,10 +6,13 @@
 #   4. the collection builds, installs, and its playbook resolves by FQCN from the installed copy
 #   5. Molecule scenario "lab": real swarm on node containers: create, converge,
 #      idempotence, verify (pytest-testinfra), destroy
-#   6. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
+#   6. Molecule scenario "day2": three managers and two workers on node containers,
+#      broken and repaired on purpose (faults, lost quorum, rolling maintenance,
+#      autolock, CA rotation)
+#   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
 #      where KVM cannot boot them): VIP spread and routing mesh (about 12 minutes,
 #      plus about 6 the first time, to install libvirt/vagrant and build the box)
-#   (stage vagrant_smoke, not run by default: the one-VM variant of 6)
+#   (stage vagrant_smoke, not run by default: the one-VM variant of 7)
 # Prepares the machine first (scripts/setup.sh). Stops at the first failing stage.
 #   scripts/test.sh                 all stages
 #   scripts/test.sh unit sanity     only the named stages
@@ -20,7 +23,7 @@ bash scripts/setup.sh
 venv="$repo/.venv"
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
-stages=("${@:-unit sanity lint build molecule vagrant}")
+stages=("${@:-unit sanity lint build molecule day2 vagrant}")
 read -r -a stages <<<"${stages[*]}"
 passed=0
 
@@ -77,6 +80,11 @@ run_build() {
 run_molecule() {
     stage "molecule test -s lab (real swarm on node containers)"
     molecule test -s lab
+}
+
+run_day2() {
+    stage "molecule test -s day2 (3 managers, 2 workers: faults and day-2 operations)"
+    molecule test -s day2
 }
 
 run_vagrant() {

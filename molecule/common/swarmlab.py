@@ -1,0 +1,73 @@
+"""Helpers shared by the node-container scenarios' testinfra checks (lab, day2).
+
+The verifier runs each scenario's tests once, on the first manager (hosts:
+ansible://swarm_managers); other nodes are reached through the same inventory.
+The inventory is the one lab/lab.py wrote for the lab named by
+SWARMNET_LAB_NAME (Molecule's provisioner sets it), or SWARMNET_INVENTORY.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import testinfra
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_NAME = os.environ.get("SWARMNET_LAB_NAME", "swarmnet-molecule")
+INVENTORY = os.environ.get("SWARMNET_INVENTORY", os.path.join(REPO, "lab", ".state", LAB_NAME, "inventory.yml"))
+
+
+def node(name):
+    """A testinfra host for another node of the lab."""
+    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY)
+
+
+def wait_for(probe, timeout=60, interval=2):
+    """Poll probe() until it returns a truthy value; return the last value."""
+    deadline = time.time() + timeout
+    value = probe()
+    while not value and time.time() < deadline:
+        time.sleep(interval)
+        value = probe()
+    return value
+
+
+def docker_json(host, *args):
+    return json.loads(host.check_output("docker " + " ".join(args)))
+
+
+def _ansible_env(**extra):
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), **extra)
+
+
+def run_module(hostname, module, args, check=False):
+    """Run one module ad hoc on a lab node; return (failed, result).
+
+    testinfra's host.ansible() cannot tell a failure here: ansible-core 2.21
+    no longer writes "failed" into --tree files, so use the json callback.
+    """
+    env = _ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    out = subprocess.run(["ansible", "-i", INVENTORY, hostname, "-m", module, "-a", json.dumps(args)] + (["--check"] if check else []),
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    result = json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"][hostname]
+    return bool(result.get("failed")), result
+
+
+def run_playbook(playbook, *args, **extra_vars):
+    """Run one of the collection's playbooks on the lab; return (rc, output).
+
+    The scenarios converge the lab with firewall_default_deny=true, so every
+    run here keeps it too. Extra positional arguments go to ansible-playbook.
+    """
+    extra = dict({"firewall_default_deny": True}, **extra_vars)
+    env = _ansible_env(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    out = subprocess.run(["ansible-playbook", "-i", INVENTORY, "-e", json.dumps(extra), *args, os.path.join(REPO, playbook)],
+                         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    return out.returncode, out.stdout
+
+
+def recap_changed(output):
+    """Total of changed= over the PLAY RECAP lines of an ansible-playbook run."""
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output))
