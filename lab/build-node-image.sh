@@ -21,13 +21,17 @@ fi
 
 # What a swarm node needs: systemd (services behave as on a VM), the engine,
 # Python and the SDK for our modules, iproute2/iptables/nftables for the
-# firewall role, python3-apt so the engine role can check packages offline,
-# and curl for hands-on debugging.
+# firewall role, ufw and firewalld (with its Python bindings, which
+# ansible.posix.firewalld needs; its polkitd needs a logind: libpam-systemd) so that all three firewall backends can run on
+# lab nodes (they cannot reach a mirror at run time), openssh-server so that
+# "SSH stays open" is checked against a real sshd, python3-apt so the engine
+# role can check packages offline, and curl for hands-on debugging.
 packages=(
     systemd systemd-sysv dbus ca-certificates
     docker.io containerd runc
     python3 python3-docker python3-apt
     iproute2 iptables nftables procps curl
+    ufw firewalld python3-firewall libpam-systemd openssh-server
 )
 
 command -v debootstrap >/dev/null || {
@@ -53,6 +57,13 @@ for unit in getty@tty1.service console-getty.service serial-getty@ttyS0.service 
     systemd-remount-fs.service systemd-firstboot.service; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
+# Installed, not switched on: a node runs iptables only, as a host without
+# ufw/firewalld would. The lab turns ufw or firewalld on for a node on request
+# (lab.py --firewall), as a host that has it on; the firewall role detects it.
+# firewalld's package enables its unit; ufw ships with ENABLED=no.
+rm -f "$rootfs/etc/systemd/system/multi-user.target.wants/firewalld.service" \
+    "$rootfs/etc/systemd/system/dbus-org.fedoraproject.FirewallD1.service"
+grep -q '^ENABLED=no' "$rootfs/etc/ufw/ufw.conf"
 # Nested engines: keep logs small; iptables stays on so overlay/ingress rules work.
 mkdir -p "$rootfs/etc/docker"
 cat >"$rootfs/etc/docker/daemon.json" <<'EOF'

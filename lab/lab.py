@@ -1,16 +1,27 @@
 """The local swarm lab: several swarm nodes on one machine.
 
 Each node is a container on the local Docker engine that runs systemd as PID 1
-and its own dockerd (Docker-in-Docker), on a bridge network of its own with a
-fixed address per node. The lab writes an Ansible inventory with the groups
+and its own dockerd (Docker-in-Docker), with two NICs as on the usual cloud or
+Vagrant host: eth0 on the lab's bridge network (default route, this machine is
+its gateway) and eth1 on a private network of its own (``<name>-private``, no
+gateway), each with a fixed address per node. The swarm runs on eth1: the
+inventory says ``swarm_advertise_addr: eth1`` and nothing else about addresses,
+so the collection must find each node's cluster address itself. The lab writes an Ansible inventory with the groups
 ``swarm_managers`` and ``swarm_workers`` (children of ``swarm``), so that the
 collection's playbooks run on it exactly as on real hosts. Spare nodes (group
 ``swarm_spares``, outside ``swarm``) run an engine but are left out of the
 swarm: tests join them by hand and runbooks add them as new nodes.
 
     python lab/lab.py up      [--managers 1] [--workers 2] [--spares 0] [--name swarmnet-lab]
+                              [--subnet 192.168.213.0/24] [--private-subnet 192.168.223.0/24]
+                              [--firewall NODE=ufw|firewalld ...]
     python lab/lab.py down    [--name swarmnet-lab]
     python lab/lab.py status  [--name swarmnet-lab]     JSON: nodes, addresses, peak memory
+
+``--firewall worker1=firewalld`` switches that firewall on in a node (ufw
+enabled with its default deny, firewalld started with its default zone), as
+on a host that has it on: the firewall role has to detect it. Nodes not named
+run neither (the image has both installed, switched off).
 
 Everything the lab makes carries the label ``swarmnet.lab=<name>``; ``down``
 removes exactly those containers, volumes and the network, nothing else.
@@ -69,6 +80,17 @@ def node_address(subnet, index):
     return "%s.%d" % (prefix, 11 + index)
 
 
+def default_private_subnet(subnet):
+    """The private network next to the lab's: third octet + 10 (192.168.213.0/24 -> 192.168.223.0/24)."""
+    octets = subnet.split("/")[0].split(".")
+    octets[2] = str((int(octets[2]) + 10) % 256)
+    return ".".join(octets[:3]) + ".0/24"
+
+
+def private_network_name(name):
+    return "%s-private" % name
+
+
 def build_image():
     """Build (or reuse) the cached node image; returns its name."""
     out = subprocess.run(["bash", os.path.join(HERE, "build-node-image.sh")],
@@ -76,7 +98,7 @@ def build_image():
     return out.stdout.strip().splitlines()[-1]
 
 
-def ensure_network(client, name, subnet):
+def ensure_network(client, name, subnet, internal=False):
     for net in client.networks.list(names=[name]):
         if net.name == name:
             if net.attrs.get("Labels", {}).get(LABEL) != name:
@@ -85,11 +107,12 @@ def ensure_network(client, name, subnet):
             return net
     gateway = subnet.split("/")[0].rsplit(".", 1)[0] + ".1"
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
-    log("creating network %s (%s)" % (name, subnet))
-    return client.networks.create(name, driver="bridge", ipam=ipam, labels={LABEL: name})
+    log("creating network %s (%s%s)" % (name, subnet, ", internal" if internal else ""))
+    lab = name[:-len("-private")] if internal else name
+    return client.networks.create(name, driver="bridge", ipam=ipam, internal=internal, labels={LABEL: lab})
 
 
-def ensure_node(client, lab, node, address, image):
+def ensure_node(client, lab, node, address, private_address, image):
     try:
         container = client.containers.get(node)
         if container.labels.get(LABEL) != lab:
@@ -135,8 +158,24 @@ def ensure_node(client, lab, node, address, image):
         environment={"container": "docker"}, labels={LABEL: lab},
         stop_signal="SIGRTMIN+3", host_config=host_config, networking_config=networking,
     )
+    # The second NIC: connected before the start so that it is eth1 from boot on.
+    api.connect_container_to_network(created["Id"], private_network_name(lab), ipv4_address=private_address)
     api.start(created["Id"])
     return True
+
+
+def switch_on_firewall(client, node, backend):
+    """Turn on ufw or firewalld in a node, as on a host where it is on (its own defaults: deny inbound)."""
+    commands = {
+        "ufw": [["ufw", "--force", "enable"]],
+        "firewalld": [["systemctl", "enable", "--now", "firewalld"]],
+    }[backend]
+    container = client.containers.get(node)
+    for command in commands:
+        result = container.exec_run(command)
+        if result.exit_code != 0:
+            sys.exit("lab: %s in %s failed: %s" % (" ".join(command), node, result.output.decode(errors="replace")))
+    log("%s is on in %s" % (backend, node))
 
 
 def wait_for_engines(client, nodes, timeout=180):
@@ -156,17 +195,9 @@ def wait_for_engines(client, nodes, timeout=180):
         time.sleep(1)
 
 
-def write_inventory(path, lab, subnet, managers, workers, spares):
-    addresses = {}
-    for index, node in enumerate(managers + workers + spares):
-        addresses[node] = node_address(subnet, index)
-
+def write_inventory(path, lab, managers, workers, spares):
     def hosts(names):
-        lines = []
-        for node in names:
-            lines.append("            %s:" % node)
-            lines.append("              swarmnet_node_address: %s" % addresses[node])
-        return lines
+        return ["            %s:" % node for node in names]
 
     lines = [
         "# Written by lab/lab.py for the lab %r. Do not edit: rerun lab/lab.py up." % lab,
@@ -178,7 +209,8 @@ def write_inventory(path, lab, subnet, managers, workers, spares):
         "    ansible_python_interpreter: /usr/bin/python3",
         "    swarmnet_lab: %s" % lab,
         "    # The tutorial's spelling: an interface name as the advertise address.",
-        "    swarm_advertise_addr: eth0",
+        "    # eth1 is the private NIC; the default route (eth0) is the wrong one.",
+        "    swarm_advertise_addr: eth1",
         "  children:",
         "    swarm:",
         "      vars:",
@@ -202,7 +234,18 @@ def write_inventory(path, lab, subnet, managers, workers, spares):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
-    return addresses
+
+
+def parse_firewalls(values, lab, wanted):
+    """--firewall NODE=ufw|firewalld (NODE without the lab prefix) -> [(node, backend)]."""
+    result = []
+    for value in values or []:
+        short, _sep, backend = value.partition("=")
+        if backend not in ("ufw", "firewalld") or "%s-%s" % (lab, short) not in wanted:
+            sys.exit("lab: --firewall %r: give NODE=ufw or NODE=firewalld with NODE one of %s"
+                     % (value, ", ".join(n[len(lab) + 1:] for n in wanted)))
+        result.append((short, backend))
+    return result
 
 
 def lab_containers(client, lab):
@@ -214,18 +257,28 @@ def cmd_up(args):
     image = args.image or build_image()
     managers, workers, spares = node_names(args.name, args.managers, args.workers, args.spares)
     wanted = managers + workers + spares
+    firewalls = parse_firewalls(args.firewall, args.name, wanted)
     # Nodes of an earlier, larger lab of the same name would confuse the swarm role.
     for container in lab_containers(client, args.name):
         if container.name not in wanted:
             log("removing node %s (not in this lab's size)" % container.name)
             container.remove(force=True, v=False)
             _remove_volume(client, "%s-docker" % container.name)
+    private_subnet = args.private_subnet or default_private_subnet(args.subnet)
     ensure_network(client, args.name, args.subnet)
+    ensure_network(client, private_network_name(args.name), private_subnet, internal=True)
+    created = []
     for index, node in enumerate(wanted):
-        ensure_node(client, args.name, node, node_address(args.subnet, index), image)
+        if ensure_node(client, args.name, node, node_address(args.subnet, index),
+                       node_address(private_subnet, index), image):
+            created.append(node)
     wait_for_engines(client, wanted)
+    for short, backend in firewalls:
+        node = "%s-%s" % (args.name, short)
+        if node in created:
+            switch_on_firewall(client, node, backend)
     path = args.inventory or inventory_path(args.name)
-    write_inventory(path, args.name, args.subnet, managers, workers, spares)
+    write_inventory(path, args.name, managers, workers, spares)
     log("%d nodes up; inventory: %s" % (len(wanted), os.path.relpath(path)))
     print(path)
 
@@ -244,8 +297,8 @@ def cmd_down(args):
         container.remove(force=True, v=False)
     for volume in client.volumes.list(filters={"label": "%s=%s" % (LABEL, args.name)}):
         volume.remove(force=True)
-    for net in client.networks.list(names=[args.name]):
-        if net.name == args.name and net.attrs.get("Labels", {}).get(LABEL) == args.name:
+    for net in client.networks.list(names=[args.name, private_network_name(args.name)]):
+        if net.name in (args.name, private_network_name(args.name)) and net.attrs.get("Labels", {}).get(LABEL) == args.name:
             log("removing network %s" % net.name)
             net.remove()
     path = args.inventory or inventory_path(args.name)
@@ -276,6 +329,7 @@ def cmd_status(args):
         peak_total += peak or 0
         nodes.append({"name": container.name, "status": container.status,
                       "address": networks.get(args.name, {}).get("IPAddress"),
+                      "private_address": networks.get(private_network_name(args.name), {}).get("IPAddress"),
                       "peak_memory_bytes": peak})
     print(json.dumps({"lab": args.name, "nodes": nodes, "peak_memory_bytes": peak_total}))
 
@@ -295,6 +349,13 @@ def main():
                            help="nodes with an engine that stay out of the swarm (group swarm_spares)")
             p.add_argument("--subnet", default=os.environ.get("SWARMNET_LAB_SUBNET", "192.168.213.0/24"),
                            help="the lab's bridge network, a /24 that this machine does not use")
+            p.add_argument("--private-subnet", default=os.environ.get("SWARMNET_LAB_PRIVATE_SUBNET"),
+                           help="the nodes' second NIC (eth1), where the swarm runs; default: the --subnet's "
+                                "third octet + 10 (192.168.213.0/24 -> 192.168.223.0/24)")
+            p.add_argument("--firewall", action="append",
+                           default=os.environ.get("SWARMNET_LAB_FIREWALLS", "").split() or None,
+                           help="NODE=ufw or NODE=firewalld (e.g. worker1=firewalld): switch that firewall on in the "
+                                "node when it is created; repeatable (env SWARMNET_LAB_FIREWALLS, space-separated)")
             p.add_argument("--image", help="node image to use instead of building the cached one")
     args = parser.parse_args()
     if args.command == "up" and (args.managers < 1 or args.workers < 0 or args.spares < 0

@@ -58,10 +58,12 @@ def run_module(hostname, module, args, check=False):
 def run_playbook(playbook, *args, **extra_vars):
     """Run one of the collection's playbooks on the lab; return (rc, output).
 
-    The scenarios converge the lab with firewall_default_deny=true, so every
-    run here keeps it too. Extra positional arguments go to ansible-playbook.
+    The scenarios converge the lab with firewall_default_deny=true (and
+    whatever else SWARMNET_LAB_EXTRA_VARS, JSON, gives), so every run here
+    keeps it too. Extra positional arguments go to ansible-playbook.
     """
-    extra = dict({"firewall_default_deny": True}, **extra_vars)
+    extra = dict({"firewall_default_deny": True}, **json.loads(os.environ.get("SWARMNET_LAB_EXTRA_VARS") or "{}"))
+    extra.update(extra_vars)
     env = _ansible_env(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     out = subprocess.run(["ansible-playbook", "-i", INVENTORY, "-e", json.dumps(extra), *args, os.path.join(REPO, playbook)],
                          env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)

@@ -187,3 +187,11 @@ def test_swarm_facts_and_node_list():
     assert [n["hostname"] for n in nodes] == ["manager1", "worker1"]
     assert nodes[0]["manager_addr"] == "192.168.240.11"
     assert nodes[1]["addr"] == "192.168.240.12"
+
+
+def test_first_rule_jumps_to_the_chain_only_when_it_is_first():
+    text = "-N DOCKER-USER\n-A DOCKER-USER -j SWARMNET-PUBLISHED\n-A DOCKER-USER -j RETURN\n"
+    assert plan.first_rule_jumps(text, "DOCKER-USER", "SWARMNET-PUBLISHED") is True
+    assert plan.first_rule_jumps("-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n-A DOCKER-USER -j SWARMNET-PUBLISHED\n",
+                                 "DOCKER-USER", "SWARMNET-PUBLISHED") is False
+    assert plan.first_rule_jumps("-A DOCKER-USER -j SWARMNET-PUBLISHED-OLD\n", "DOCKER-USER", "SWARMNET-PUBLISHED") is False
