@@ -168,7 +168,9 @@ def switch_on_firewall(client, node, backend):
     """Turn on ufw or firewalld in a node, as on a host where it is on (its own defaults: deny inbound)."""
     commands = {
         "ufw": [["ufw", "--force", "enable"]],
-        "firewalld": [["systemctl", "enable", "--now", "firewalld"]],
+        # As at boot (docker.service starts after firewalld.service): dockerd hooks into a
+        # firewalld that runs when it starts, and restores its rules after firewalld reloads.
+        "firewalld": [["systemctl", "enable", "--now", "firewalld"], ["systemctl", "restart", "docker"]],
     }[backend]
     container = client.containers.get(node)
     for command in commands:
@@ -277,6 +279,7 @@ def cmd_up(args):
         node = "%s-%s" % (args.name, short)
         if node in created:
             switch_on_firewall(client, node, backend)
+    wait_for_engines(client, wanted)
     path = args.inventory or inventory_path(args.name)
     write_inventory(path, args.name, managers, workers, spares)
     log("%d nodes up; inventory: %s" % (len(wanted), os.path.relpath(path)))
