@@ -414,7 +414,12 @@ class SwarmMembership(object):
         Only a leader answers the node list; the engine says "does not have a
         leader" (or times out in an election) when too few managers are up.
         """
-        if facts["local_state"] != "active" or facts["role"] != "manager" or facts.get("managers", 0) <= 1:
+        if facts["local_state"] != "active" or facts["role"] != "manager":
+            return True
+        if is_no_leader_error(facts.get("error")):
+            # What `docker info` says (Swarm.Error) once the managers lost their leader; it then counts 0 managers.
+            return False
+        if facts.get("managers", 0) <= 1 and len(facts.get("remote_managers") or []) <= 1:
             return True
         try:
             self.client.api.nodes()

@@ -183,3 +183,15 @@ def test_forced_leave_of_a_manager_with_quorum_still_demotes_first():
     result = membership(engine, state="absent", force=True).absent()
     assert result["actions"] == ["demoted itself to worker", "left swarm"]
     assert ("update_node", "self1", "worker") in engine.calls
+
+
+def test_no_leader_in_info_counts_as_no_quorum_without_asking_the_node_list():
+    """Measured on Engine 20.10: without a leader, docker info says so in Swarm.Error and counts 0 managers."""
+    engine = FakeEngine(state="active", control=True, managers=0)
+    info = engine.info()
+    info["Swarm"]["Error"] = NO_LEADER
+    info["Swarm"]["RemoteManagers"] = [{"Addr": "192.168.235.%d:2377" % n} for n in (11, 12, 13)]
+    engine.info = lambda: info
+    result = membership(engine, state="absent", force=True).absent()
+    assert result["actions"] == ["left swarm (force)"] and result["reason"].endswith("(no quorum)")
+    assert ("nodes",) not in engine.calls and not [c for c in engine.calls if c[0] == "update_node"]
