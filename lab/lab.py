@@ -209,7 +209,33 @@ def lab_containers(client, lab):
     return client.containers.list(all=True, filters={"label": "%s=%s" % (LABEL, lab)})
 
 
+# Every node's systemd takes inotify instances of the host's user; with the
+# common default of 128, nodes beyond about 20 exit at start (status 255, no log).
+INOTIFY_SYSCTL = "/proc/sys/fs/inotify/max_user_instances"
+INOTIFY_PER_NODE = 16
+
+
+def ensure_inotify_instances(nodes):
+    """Raise fs.inotify.max_user_instances for `nodes` nodes (as root), or stop before creating anything."""
+    wanted = 128 + INOTIFY_PER_NODE * nodes
+    try:
+        with open(INOTIFY_SYSCTL) as handle:
+            current = int(handle.read().strip())
+    except (OSError, ValueError):
+        return
+    if current >= wanted:
+        return
+    try:
+        with open(INOTIFY_SYSCTL, "w") as handle:
+            handle.write("%d\n" % wanted)
+        log("raised fs.inotify.max_user_instances from %d to %d for %d nodes" % (current, wanted, nodes))
+    except OSError as exc:
+        sys.exit("lab: %d nodes need fs.inotify.max_user_instances >= %d (it is %d) and it cannot be raised here (%s); "
+                 "run as root: sysctl -w fs.inotify.max_user_instances=%d" % (nodes, wanted, current, exc, wanted))
+
+
 def cmd_up(args):
+    ensure_inotify_instances(args.managers + args.workers + args.spares)
     client = docker.from_env()
     image = args.image or build_image()
     managers, workers, spares = node_names(args.name, args.managers, args.workers, args.spares)

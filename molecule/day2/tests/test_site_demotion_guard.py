@@ -1,0 +1,58 @@
+"""site.yml demotes managers to match the inventory only with the quorum guard that
+playbooks/node_role.yml has (issue 11 item 6): both go through swarmnet.overlay.swarm_nodes."""
+
+import json
+import os
+import subprocess
+import tempfile
+
+from conftest import INVENTORY, REPO, node, recap_changed, run_playbook, wait_for
+
+import yaml
+
+# Raft traffic of one manager cut in its OUTPUT chain, which the firewall role does not manage.
+CUT = ["OUTPUT -p tcp --dport 2377 -j DROP", "OUTPUT -p tcp --sport 2377 -j DROP"]
+
+
+def _manager_status(host):
+    status = {}
+    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
+        entry = json.loads(line)
+        status[entry["Hostname"]] = entry["ManagerStatus"] or "worker"
+    return status
+
+
+def _inventory_moving_to_workers(moved):
+    """The lab's inventory with one manager moved to the workers' group."""
+    with open(INVENTORY) as handle:
+        lab = yaml.safe_load(handle)
+    children = lab["all"]["children"]["swarm"]["children"]
+    children["swarm_workers"]["hosts"][moved] = children["swarm_managers"]["hosts"].pop(moved)
+    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=os.path.join(REPO, "lab", ".state"))
+    yaml.safe_dump(lab, handle)
+    handle.close()
+    return handle.name
+
+
+def test_site_refuses_a_demotion_that_loses_the_quorum(host, groups):
+    first, second, third = groups["swarm_managers"][:3]
+    cut = node(third)
+    inventory = _inventory_moving_to_workers(second)
+    try:
+        for rule in CUT:
+            cut.check_output("iptables -I %s" % rule)
+        assert wait_for(lambda: _manager_status(host).get(third) == "Unreachable", timeout=90), _manager_status(host)
+        out = subprocess.run(["ansible-playbook", "-i", inventory, "-e", json.dumps({"firewall_default_deny": True}), "site.yml"],
+                             cwd=REPO, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"),
+                                                ANSIBLE_NOCOLOR="1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        assert out.returncode != 0, out.stdout[-4000:]
+        assert "refusing to demote %s: the swarm has 3 manager(s), 2 reachable" % second in out.stdout, out.stdout[-4000:]
+        assert _manager_status(host)[second] == "Reachable"
+    finally:
+        os.unlink(inventory)
+        for rule in CUT:
+            cut.run("iptables -D %s" % rule)
+        assert wait_for(lambda: _manager_status(host).get(third) == "Reachable", timeout=90), _manager_status(host)
+        rc, out = run_playbook("site.yml")
+        assert rc == 0 and recap_changed(out) == 0, out[-4000:]

@@ -1,0 +1,132 @@
+# Copyright (c) swarmnet developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read a node for node_facts: its engine, /proc, its interfaces and its firewall (looks at the node).
+
+Only reads: no command run here changes anything. What the readings mean is
+worked out in node_facts_plan.py (pure).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts_plan as plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
+    DOCKER_SDK_IMPORT_ERROR,
+    HAS_DOCKER_SDK,
+    DockerException,
+)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import node_interfaces
+
+if HAS_DOCKER_SDK:
+    import docker
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return ""
+
+
+def engine_facts(module):
+    """Engine, SDK and swarm state; an engine that does not answer is reported, not a failure."""
+    sdk = dict(imports=HAS_DOCKER_SDK, version=getattr(docker, "__version__", None) if HAS_DOCKER_SDK else None,
+               error=None if HAS_DOCKER_SDK else (DOCKER_SDK_IMPORT_ERROR or "").strip().splitlines()[-1:])
+    if isinstance(sdk["error"], list):
+        sdk["error"] = sdk["error"][0] if sdk["error"] else "cannot import docker"
+    engine = dict(answers=False, version=None, api_version=None, error=None)
+    swarm = plan.swarm_facts({})
+    nodes = None
+    if not HAS_DOCKER_SDK:
+        engine["error"] = "not asked: the Docker SDK for Python does not import"
+        return engine, sdk, swarm, nodes
+    try:
+        client = docker.DockerClient(base_url=module.params["docker_host"], timeout=module.params["timeout"], version="auto")
+        version = client.version()
+        info = client.info()
+    except DockerException as exc:
+        engine["error"] = str(exc)
+        return engine, sdk, swarm, nodes
+    engine.update(answers=True, version=version.get("Version"), api_version=version.get("ApiVersion"))
+    swarm = plan.swarm_facts(info)
+    if swarm["control_available"] and not swarm["locked"]:
+        try:
+            nodes = plan.swarm_node_list(client.api.nodes())
+        except DockerException as exc:
+            swarm["nodes_error"] = str(exc)
+    return engine, sdk, swarm, nodes
+
+
+def sshd_ports():
+    """TCP ports that sshd processes listen on, read from /proc (empty when no sshd runs)."""
+    listening = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        listening += plan.parse_proc_net_tcp(_read(name))
+    inodes = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or _read("/proc/%s/comm" % pid).strip() != "sshd":
+            continue
+        fd_dir = "/proc/%s/fd" % pid
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return plan.ports_of_sockets(listening, inodes)
+
+
+def interfaces_and_default(module):
+    """This node's interfaces (as node_addresses reads them) and the default-route interface."""
+    ip_bin = module.get_bin_path("ip")
+    interfaces = node_interfaces(run_command=lambda args: module.run_command(args), ip_bin=ip_bin)
+    return interfaces, plan.parse_default_route_interface(_read("/proc/net/route"))
+
+
+def firewall_facts(module, cluster_interface, iptables_chain):
+    """Which firewall is in charge and the state the firewall role compares against."""
+    facts = dict(backend=None, ufw=dict(installed=False, active=False, default_incoming=None, rules=[]),
+                 firewalld=dict(installed=False, running=False), iptables=dict(installed=False))
+    ufw = module.get_bin_path("ufw")
+    if ufw:
+        facts["ufw"]["installed"] = True
+        rc, out, _err = module.run_command([ufw, "status", "verbose"])
+        if rc == 0:
+            facts["ufw"].update(plan.parse_ufw_status(out))
+        rc, out, _err = module.run_command([ufw, "show", "added"])
+        if rc == 0:
+            facts["ufw"]["rules"] = plan.parse_ufw_added(out)
+    firewall_cmd = module.get_bin_path("firewall-cmd")
+    if firewall_cmd:
+        facts["firewalld"]["installed"] = True
+        rc, out, _err = module.run_command([firewall_cmd, "--state"])
+        facts["firewalld"]["running"] = rc == 0 and out.strip() == "running"
+    if facts["firewalld"]["running"]:
+        _rc, default_zone, _err = module.run_command([firewall_cmd, "--get-default-zone"])
+        zone = default_zone.strip()
+        if cluster_interface:
+            rc, out, _err = module.run_command([firewall_cmd, "--get-zone-of-interface=%s" % cluster_interface])
+            if rc == 0 and out.strip():
+                zone = out.strip()
+        facts["firewalld"].update(default_zone=default_zone.strip(), zone=zone)
+        for key, args in (("runtime", []), ("permanent", ["--permanent"])):
+            _rc, out, _err = module.run_command([firewall_cmd] + args + ["--info-zone=%s" % zone])
+            facts["firewalld"][key] = plan.parse_firewalld_zone_info(out)
+    iptables = module.get_bin_path("iptables")
+    if iptables:
+        facts["iptables"]["installed"] = True
+        rc, out, _err = module.run_command([iptables, "-S", iptables_chain])
+        facts["iptables"].update(chain=iptables_chain, chain_rules=out.splitlines() if rc == 0 else None)
+        rc, out, _err = module.run_command([iptables, "-S", "INPUT"])
+        facts["iptables"].update(plan.parse_iptables_input(out if rc == 0 else "", iptables_chain))
+    facts["backend"] = plan.decide_backend(facts["ufw"]["active"], facts["firewalld"]["running"])
+    return facts

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# Copyright (c) swarmnet developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: node_facts
+short_description: Read, in one go, what the roles must know about a swarm node
+description:
+  - Reads the node the task runs on and returns, under RV(node), whether its Docker engine answers, whether the Docker
+    SDK for Python imports, the node's swarm state, its cluster addresses, the TCP ports sshd listens on and the
+    firewall in charge (with the state the firewall role compares against).
+  - One remote execution per node and read-only, so that roles can decide what to do before they change anything.
+  - The cluster addresses are resolved as Docker resolves them. O(advertise_addr) and O(data_path_addr) take an IP
+    address or an interface name, exactly as in M(swarmnet.overlay.swarm_join) and C(docker swarm init).
+    Without O(advertise_addr), the address is the one the node already advertises in its swarm, else the address
+    of the default-route interface, the one Docker picks.
+  - An interface that does not exist on the node, or that Docker could not use, fails the task for this host, naming
+    the option and listing the node's interfaces. An engine that does not answer is reported, not a failure.
+version_added: 0.2.0
+author:
+  - swarmnet developers (@swarmnet)
+extends_documentation_fragment:
+  - swarmnet.overlay.docker
+options:
+  advertise_addr:
+    description:
+      - The node's swarm advertise address, as an IP address or an interface name, optionally with C(:port).
+    type: str
+  data_path_addr:
+    description:
+      - The node's data path address (VXLAN), as an IP address or an interface name, without a port.
+    type: str
+  iptables_chain:
+    description:
+      - The iptables chain whose rules are returned in RV(node.firewall.iptables.chain_rules).
+    type: str
+    default: SWARMNET-INPUT
+notes:
+  - The sshd ports are read from C(/proc) (listening sockets held by C(sshd) processes), so an sshd started by socket
+    activation, whose socket belongs to systemd, is not seen.
+  - The ufw and firewalld readings need root (as the firewall role does).
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Read the node
+  swarmnet.overlay.node_facts:
+    advertise_addr: "{{ swarm_advertise_addr | default(omit) }}"
+    data_path_addr: "{{ swarm_data_path_addr | default(omit, true) }}"
+  register: node_read
+
+- name: Install an engine only where none answers
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} needs an engine"
+  when: not node_read.node.engine.answers
+
+- name: The addresses the other nodes see this one from
+  ansible.builtin.debug:
+    var: node_read.node.addresses.cluster
+"""
+
+RETURN = r"""
+node:
+  description: What was read on the node.
+  returned: always
+  type: dict
+  contains:
+    engine:
+      description: Whether the Docker engine answers on O(docker_host) (C(answers)), its C(version) and C(api_version), or the C(error).
+      type: dict
+      returned: always
+      sample: {answers: true, version: 20.10.24+dfsg1, api_version: "1.41", error: null}
+    sdk:
+      description: Whether the Docker SDK for Python imports (C(imports)), its C(version), or the import C(error).
+      type: dict
+      returned: always
+      sample: {imports: true, version: 5.0.3, error: null}
+    swarm:
+      description:
+        - The node's swarm state from C(docker info). C(local_node_state) (inactive, pending, active, error, locked),
+          C(node_id), C(node_addr), C(control_available) (a manager), C(locked), C(cluster_id) (managers only) and
+          C(remote_managers).
+        - On a manager, C(nodes) is the swarm's node list (C(id), C(hostname), C(role), C(availability), C(state),
+          C(addr) = C(Status.Addr), C(manager_addr)); null elsewhere.
+      type: dict
+      returned: always
+      sample:
+        local_node_state: active
+        node_id: 2rksud9y3ye1dmv4n6xgyazni
+        node_addr: 192.168.240.11
+        control_available: true
+        locked: false
+        cluster_id: q6hmfacpm1dp0q2bkncfzm2nj
+        remote_managers: [192.168.240.11:2377]
+        nodes: [{id: 2rksud9y3ye1dmv4n6xgyazni, hostname: manager1, role: manager, availability: active,
+                 state: ready, addr: 192.168.240.11, manager_addr: 192.168.240.11}]
+    addresses:
+      description:
+        - C(advertise) and C(data_path) (null when not set) resolved to IP addresses, with where each came from
+          (C(advertise_source), C(data_path_source)); C(cluster) the unique list of both, the addresses the other
+          nodes see this one from; C(ip_versions) of those; C(interface) holding the advertise address;
+          C(interfaces) the node's interface names; C(default_route_interface).
+      type: dict
+      returned: always
+      sample:
+        advertise: 192.168.240.11
+        advertise_source: advertise_addr (interface)
+        data_path: null
+        data_path_source: null
+        cluster: [192.168.240.11]
+        ip_versions: [4]
+        interface: eth1
+        interfaces: [docker0, eth0, eth1, lo]
+        default_route_interface: eth0
+    ssh:
+      description: C(listen_ports), the TCP ports sshd processes listen on (empty when no sshd runs).
+      type: dict
+      returned: always
+      sample: {listen_ports: [22]}
+    firewall:
+      description:
+        - C(backend) is the firewall in charge, V(ufw) when ufw is active, else V(firewalld) when it runs, else
+          V(iptables).
+        - C(ufw) has C(installed), C(active), C(default_incoming) and C(rules), the rules whose comment starts with
+          C(swarmnet) (C(rule), C(spec), C(comment), C(from), C(app), C(port)).
+        - C(firewalld) has C(installed), C(running) and, when it runs, C(default_zone), C(zone) (the zone of the
+          advertise interface, else the default zone), and C(runtime)/C(permanent) settings of that zone (C(target),
+          C(interfaces), C(sources), C(ports), C(services), C(rich_rules)).
+        - C(iptables) has C(installed), C(chain), C(chain_rules) (C(iptables -S) of O(iptables_chain), null when it
+          does not exist), C(input_policy) and C(input_jumps_first).
+      type: dict
+      returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts_plan as plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts_probe as probe
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import docker_common_args
+from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import AddressError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=docker_common_args(
+            advertise_addr=dict(type="str"),
+            data_path_addr=dict(type="str"),
+            iptables_chain=dict(type="str", default="SWARMNET-INPUT"),
+        ),
+        supports_check_mode=True,
+    )
+    engine, sdk, swarm, nodes = probe.engine_facts(module)
+    swarm["nodes"] = nodes
+    interfaces, default_interface = probe.interfaces_and_default(module)
+    try:
+        addresses = plan.resolve_addresses(
+            module.params["advertise_addr"], module.params["data_path_addr"], interfaces, default_interface, swarm["node_addr"]
+        )
+    except AddressError as exc:
+        module.fail_json(msg=str(exc), interfaces=sorted(interfaces))
+    addresses["default_route_interface"] = default_interface
+    node = dict(
+        engine=engine,
+        sdk=sdk,
+        swarm=swarm,
+        addresses=addresses,
+        ssh=dict(listen_ports=probe.sshd_ports()),
+        firewall=probe.firewall_facts(module, addresses["interface"], module.params["iptables_chain"]),
+    )
+    module.exit_json(changed=False, node=node)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+# Copyright (c) swarmnet developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts_plan as plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import AddressError
+
+# /proc/net/tcp of a lab node: sshd on 22 (inode 4711), dockerd on 2377 (inode 5000), one established connection.
+PROC_NET_TCP = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4711 1 0 100 0 0 10 0\n"
+    "   1: 00000000:0929 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5000 1 0 100 0 0 10 0\n"
+    "   2: 0BF0A8C0:0016 0CF0A8C0:D431 01 00000000:00000000 00:00000000 00000000     0        0 6000 1 0 100 0 0 10 0\n"
+)
+PROC_NET_TCP6 = (
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 100 0 0 10 0\n"
+)
+PROC_NET_ROUTE = (
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    "eth0\t00000000\t01E6A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    "eth0\t00E6A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    "eth1\t00F0A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+)
+INTERFACES = {
+    "lo": {"ipv4": ["127.0.0.1"], "ipv6": [("::1", "host")]},
+    "eth0": {"ipv4": ["192.168.230.11"], "ipv6": []},
+    "eth1": {"ipv4": ["192.168.240.11"], "ipv6": []},
+    "eth2": {"ipv4": ["10.1.0.5", "10.1.0.6"], "ipv6": []},
+    "v6only": {"ipv4": [], "ipv6": [("fd00:1::5", "global")]},
+}
+
+
+def test_listening_sockets_and_sshd_ports():
+    listening = plan.parse_proc_net_tcp(PROC_NET_TCP) + plan.parse_proc_net_tcp(PROC_NET_TCP6)
+    assert listening == [(22, 4711), (2345, 5000), (2222, 4712)]
+    assert plan.ports_of_sockets(listening, {4711, 4712, 6000}) == [22, 2222]
+    assert plan.ports_of_sockets(listening, set()) == []
+    assert plan.parse_proc_net_tcp("header only\n   0: garbage\n") == []
+
+
+def test_default_route_interface():
+    assert plan.parse_default_route_interface(PROC_NET_ROUTE) == "eth0"
+    assert plan.parse_default_route_interface(PROC_NET_ROUTE.splitlines()[0] + "\n") is None
+
+
+def test_interface_name_resolves_to_its_address():
+    result = plan.resolve_addresses("eth1", None, INTERFACES, "eth0", None)
+    assert result["advertise"] == "192.168.240.11"
+    assert result["cluster"] == ["192.168.240.11"]
+    assert result["interface"] == "eth1"
+    assert result["ip_versions"] == [4]
+    assert result["advertise_source"] == "advertise_addr (interface)"
+
+
+def test_data_path_address_is_a_second_cluster_address():
+    result = plan.resolve_addresses("192.168.230.11:2377", "eth1", INTERFACES, "eth0", None)
+    assert result["advertise"] == "192.168.230.11"
+    assert result["data_path"] == "192.168.240.11"
+    assert result["cluster"] == ["192.168.230.11", "192.168.240.11"]
+    assert result["interface"] == "eth0"
+
+
+def test_same_advertise_and_data_path_address_counted_once():
+    assert plan.resolve_addresses("eth1", "192.168.240.11", INTERFACES, "eth0", None)["cluster"] == ["192.168.240.11"]
+
+
+def test_without_advertise_addr_the_swarm_address_wins_then_the_default_route():
+    assert plan.resolve_addresses(None, None, INTERFACES, "eth0", "192.168.240.11")["advertise"] == "192.168.240.11"
+    result = plan.resolve_addresses("", None, INTERFACES, "eth0", None)
+    assert result["advertise"] == "192.168.230.11"
+    assert result["advertise_source"] == "default route (eth0)"
+    assert plan.resolve_addresses(None, None, INTERFACES, None, None)["cluster"] == []
+
+
+def test_ipv6_address_is_reported_with_its_version():
+    result = plan.resolve_addresses("v6only", None, INTERFACES, "eth0", None)
+    assert result["cluster"] == ["fd00:1::5"]
+    assert result["ip_versions"] == [6]
+
+
+def test_missing_interface_names_the_option_and_lists_the_interfaces():
+    with pytest.raises(AddressError) as err:
+        plan.resolve_addresses("eth9", None, INTERFACES, "eth0", None)
+    assert "advertise_addr" in str(err.value)
+    assert "'eth9'" in str(err.value)
+    assert "eth0, eth1, eth2, lo, v6only" in str(err.value)
+    with pytest.raises(AddressError, match="data_path_addr"):
+        plan.resolve_addresses("eth1", "ens7", INTERFACES, "eth0", None)
+    with pytest.raises(AddressError, match="data_path_addr.*must not carry a port"):
+        plan.resolve_addresses("eth1", "eth1:4789", INTERFACES, "eth0", None)
+
+
+def test_default_route_interface_docker_cannot_use_says_so():
+    with pytest.raises(AddressError, match="advertise_addr is not set.*more than one IPv4"):
+        plan.resolve_addresses(None, None, INTERFACES, "eth2", None)
+
+
+def test_ufw_status():
+    active = "Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), deny (routed)\nNew profiles: skip\n"
+    assert plan.parse_ufw_status(active) == {"active": True, "default_incoming": "deny"}
+    assert plan.parse_ufw_status("Status: inactive\n") == {"active": False, "default_incoming": None}
+
+
+def test_ufw_added_rules_keep_only_ours():
+    text = (
+        "Added user rules (see 'ufw status' for running firewall):\n"
+        "ufw allow 22/tcp comment 'swarmnet ssh'\n"
+        "ufw allow from 192.168.240.12 to any app swarmnet-node comment 'swarmnet'\n"
+        "ufw allow from 10.9.9.9 to any port 80\n"
+        "ufw allow 8080 comment 'mine'\n"
+    )
+    rules = plan.parse_ufw_added(text)
+    assert [r["spec"] for r in rules] == ["22/tcp", "from 192.168.240.12 to any app swarmnet-node"]
+    assert rules[0]["port"] == "22/tcp"
+    assert rules[1]["from"] == "192.168.240.12"
+    assert rules[1]["app"] == "swarmnet-node"
+    assert plan.parse_ufw_added("ERROR: no rules\n") == []
+
+
+FIREWALLD_INFO = (
+    "public (active)\n"
+    "  target: DROP\n"
+    "  icmp-block-inversion: no\n"
+    "  interfaces: eth0 eth1\n"
+    "  sources: \n"
+    "  services: dhcpv6-client ssh\n"
+    "  ports: 22/tcp\n"
+    "  protocols: \n"
+    "  forward: yes\n"
+    "  masquerade: no\n"
+    "  forward-ports: \n"
+    "  source-ports: \n"
+    "  icmp-blocks: \n"
+    "  rich rules: \n"
+    '\trule family="ipv4" source address="192.168.240.11" port port="7946" protocol="tcp" accept\n'
+    '\trule family="ipv4" source address="192.168.240.11" port port="4789" protocol="udp" accept\n'
+)
+
+
+def test_firewalld_zone_info():
+    info = plan.parse_firewalld_zone_info(FIREWALLD_INFO)
+    assert info["target"] == "DROP"
+    assert info["interfaces"] == ["eth0", "eth1"]
+    assert info["ports"] == ["22/tcp"]
+    assert info["services"] == ["dhcpv6-client", "ssh"]
+    assert info["sources"] == []
+    assert info["rich_rules"] == [
+        'rule family="ipv4" source address="192.168.240.11" port port="7946" protocol="tcp" accept',
+        'rule family="ipv4" source address="192.168.240.11" port port="4789" protocol="udp" accept',
+    ]
+    assert plan.parse_firewalld_zone_info("")["target"] is None
+
+
+def test_iptables_input():
+    text = "-P INPUT DROP\n-A INPUT -m comment --comment swarmnet -j SWARMNET-INPUT\n-A INPUT -j ufw-before-input\n"
+    assert plan.parse_iptables_input(text, "SWARMNET-INPUT") == {"input_policy": "DROP", "input_jumps_first": True}
+    assert plan.parse_iptables_input("-P INPUT ACCEPT\n", "SWARMNET-INPUT") == {"input_policy": "ACCEPT", "input_jumps_first": False}
+
+
+@pytest.mark.parametrize("ufw,firewalld,expected", [
+    (True, True, "ufw"), (False, True, "firewalld"), (False, False, "iptables"),
+])
+def test_backend_order(ufw, firewalld, expected):
+    assert plan.decide_backend(ufw, firewalld) == expected
+
+
+def test_swarm_facts_and_node_list():
+    info = {"Swarm": {"LocalNodeState": "active", "NodeID": "abc", "NodeAddr": "192.168.240.11", "ControlAvailable": True,
+                      "Cluster": {"ID": "clu"}, "RemoteManagers": [{"NodeID": "abc", "Addr": "192.168.240.11:2377"}]}}
+    facts = plan.swarm_facts(info)
+    assert facts == {"local_node_state": "active", "node_id": "abc", "node_addr": "192.168.240.11", "control_available": True,
+                     "locked": False, "cluster_id": "clu", "remote_managers": ["192.168.240.11:2377"]}
+    assert plan.swarm_facts({"Swarm": {"LocalNodeState": "locked"}})["locked"] is True
+    assert plan.swarm_facts({})["local_node_state"] == "inactive"
+    nodes = plan.swarm_node_list([
+        {"ID": "w1", "Description": {"Hostname": "worker1"}, "Spec": {"Role": "worker", "Availability": "active"},
+         "Status": {"State": "down", "Addr": "192.168.240.12"}},
+        {"ID": "m1", "Description": {"Hostname": "manager1"}, "Spec": {"Role": "manager", "Availability": "active"},
+         "Status": {"State": "ready", "Addr": "0.0.0.0"}, "ManagerStatus": {"Addr": "192.168.240.11:2377"}},
+    ])
+    assert [n["hostname"] for n in nodes] == ["manager1", "worker1"]
+    assert nodes[0]["manager_addr"] == "192.168.240.11"
+    assert nodes[1]["addr"] == "192.168.240.12"
