@@ -63,8 +63,18 @@ ensure_venv() {
     python="$(pick_python)"
     say "creating $venv with $python ($("$python" --version 2>&1))"
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo/requirements.txt" 2>&1 |
-        grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+    # pip's output is kept apart so that its status decides (a pipeline's
+    # filter must not hide it); a failed install writes no stamp.
+    local pip_log rc=0
+    pip_log="$(mktemp)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo/requirements.txt" >"$pip_log" 2>&1 || rc=$?
+    grep -v "is ignored: it is neither a file nor a directory" "$pip_log" >&2 || true
+    rm -f "$pip_log"
+    if [ "$rc" -ne 0 ]; then
+        say "pip install -r $repo/requirements.txt failed (exit $rc, output above) in $venv;" \
+            "fix the requirement or the network to PyPI and rerun scripts/setup.sh (no stamp written)"
+        exit 1
+    fi
     "$venv/bin/ansible-playbook" --version >/dev/null
     echo "$want" >"$stamp"
 }

@@ -35,6 +35,17 @@ except ImportError:
     class NotFound(APIError):
         """Stand-in for docker.errors.NotFound."""
 
+try:
+    # The SDK does not wrap the transport's errors: a read timeout or a dropped
+    # connection reaches the caller as requests' own exception.
+    from requests.exceptions import RequestException
+except ImportError:
+    class RequestException(IOError):
+        """Stand-in for requests.exceptions.RequestException."""
+
+# Every error a call to the engine can raise: catch these, never APIError alone.
+ENGINE_ERRORS = (DockerException, RequestException)
+
 
 # Options every module accepts, merged into its own argument_spec.
 DOCKER_COMMON_ARGS = dict(
@@ -55,7 +66,14 @@ def docker_common_args(**extra):
 
 
 def api_error_text(exc):
-    """The engine's own explanation from an APIError, without the HTTP noise."""
+    """The engine's own explanation from an APIError, without the HTTP noise.
+
+    For a transport error (requests' ReadTimeout, ConnectionError) it says
+    that the engine did not answer, and how.
+    """
+    if isinstance(exc, RequestException):
+        return "the Docker engine did not answer (%s: %s); check that dockerd runs and responds, or raise timeout" % (
+            type(exc).__name__, exc)
     explanation = getattr(exc, "explanation", None)
     if explanation:
         if isinstance(explanation, bytes):

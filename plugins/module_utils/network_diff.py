@@ -14,7 +14,10 @@ __metaclass__ = type
 
 import copy
 import ipaddress
+import json
 import re
+import socket
+import struct
 
 MTU_OPTION = "com.docker.network.driver.mtu"
 ENCRYPTED_OPTION = "encrypted"
@@ -23,6 +26,14 @@ ENCRYPTED_OPTION = "encrypted"
 ENGINE_ADDED_OPTIONS = frozenset([
     "com.docker.network.driver.overlay.vxlanid_list",
 ])
+# Label on a network recreated with recreate: always_detach, listing the services
+# taken off it that still have to be put back. Networks cannot be relabelled, so
+# it stays; an entry counts as pending only while its service is unchanged since
+# the detach (same spec version) and still off the network.
+PENDING_REATTACH_LABEL = "swarmnet.overlay.pending-reattach"
+# Interfaces whose routes are Docker's own networks: their overlaps are found
+# (and named better) by the network overlap check.
+DOCKER_INTERFACE_PREFIXES = ("docker", "br-", "veth", "vx-", "ov-")
 # Docker's own rule for network names (daemon/names.go RestrictedNamePattern).
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
@@ -263,6 +274,9 @@ def normalise_actual(inspect):
     if inspect is None:
         return None
     options = dict(inspect.get("Options") or {})
+    labels = dict(inspect.get("Labels") or {})
+    # Bookkeeping of this module, not part of what the user declares.
+    pending = labels.pop(PENDING_REATTACH_LABEL, None)
     mtu = options.pop(MTU_OPTION, None)
     if mtu is not None:
         try:
@@ -296,8 +310,9 @@ def normalise_actual(inspect):
         "ingress": bool(inspect.get("Ingress")),
         "encrypted": encrypted,
         "mtu": mtu,
-        "labels": dict(inspect.get("Labels") or {}),
+        "labels": labels,
         "driver_options": options,
+        "pending_reattach": decode_pending(pending),
     }
 
 
@@ -395,6 +410,7 @@ def desired_state(declared, actual=None):
     else:
         state = copy.deepcopy(actual)
         state.pop("id", None)
+        state.pop("pending_reattach", None)
         # The engine hands out a new VXLAN ID on creation.
         state["driver_options"] = dict((k, v) for k, v in state["driver_options"].items() if k not in ENGINE_ADDED_OPTIONS)
     for field in COMPARED_FIELDS:
@@ -483,6 +499,100 @@ def create_arguments(state):
         "scope": "swarm",
         "ingress": bool(state.get("ingress")),
     }
+
+
+def encode_pending(entries):
+    """The PENDING_REATTACH_LABEL value for [{id, name, version, removed}] (pure)."""
+    return json.dumps([{"id": e["id"], "name": e["name"], "version": e["version"],
+                        "removed": [[position, attachment] for position, attachment in e["removed"]]} for e in entries],
+                      sort_keys=True, separators=(",", ":"))
+
+
+def decode_pending(text):
+    """Entries of a PENDING_REATTACH_LABEL value; [] when absent or unreadable (pure)."""
+    if not text:
+        return []
+    try:
+        entries = json.loads(text)
+        return [{"id": e["id"], "name": e["name"], "version": e.get("version"),
+                 "removed": [(int(p), dict(a)) for p, a in e["removed"]]} for e in entries]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return []
+
+
+def pending_reattachments(pending, services, network_id, network_name):
+    """Entries of ``pending`` whose service still has to be put back on the network (pure).
+
+    A service is still pending when it exists, its spec version is the one it
+    had right after it was detached (nobody changed it since), and it is not
+    attached to the network. A service updated since then is left alone: its
+    owner decided its networks.
+    """
+    by_id = dict((s.get("ID"), s) for s in services)
+    todo = []
+    for entry in pending:
+        service = by_id.get(entry["id"])
+        if service is None:
+            continue
+        if entry.get("version") is not None and (service.get("Version") or {}).get("Index") != entry["version"]:
+            continue
+        _kept, attached = split_attachments(service_attachments(service.get("Spec") or {}), network_id, network_name)
+        if not attached:
+            todo.append(entry)
+    return todo
+
+
+def parse_proc_net_route(text):
+    """IPv4 routes of /proc/net/route as [(interface, 'a.b.c.d/n')], default routes left out (pure)."""
+    routes = []
+    for line in (text or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        try:
+            destination = socket.inet_ntoa(struct.pack("<L", int(fields[1], 16)))
+            mask = socket.inet_ntoa(struct.pack("<L", int(fields[7], 16)))
+            network = ipaddress.ip_network(u"%s/%s" % (destination, mask), strict=False)
+        except (ValueError, struct.error, OSError):
+            continue
+        if network.prefixlen == 0:
+            continue
+        routes.append((fields[0], u"%s" % network))
+    return routes
+
+
+def underlay_overlaps(state, node_addresses, routes):
+    """Declared subnets that contain a swarm node's address or overlap a route of this node (pure).
+
+    ``node_addresses`` is [(hostname, address)], ``routes`` [(interface, cidr)].
+    Routes of Docker's own interfaces are skipped (the network check names
+    those networks). Returns a list of human-readable overlaps.
+    """
+    found = []
+    mine = []
+    for entry in state.get("ipam_config") or []:
+        try:
+            mine.append(ipaddress.ip_network(entry["subnet"], strict=False))
+        except (TypeError, ValueError):
+            continue
+    for subnet in mine:
+        for hostname, address in node_addresses:
+            try:
+                ip = ipaddress.ip_address(u"%s" % address)
+            except ValueError:
+                continue
+            if ip.version == subnet.version and not ip.is_unspecified and ip in subnet:
+                found.append(u"subnet %s contains %s, the address of swarm node %s" % (subnet, ip, hostname))
+        for interface, cidr in routes:
+            if interface.startswith(DOCKER_INTERFACE_PREFIXES):
+                continue
+            try:
+                route = ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                continue
+            if route.version == subnet.version and route.overlaps(subnet):
+                found.append(u"subnet %s overlaps the route to %s via %s on this manager" % (subnet, route, interface))
+    return found
 
 
 def subnet_overlaps(state, networks, skip_ids=()):

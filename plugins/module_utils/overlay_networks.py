@@ -17,26 +17,31 @@ import copy
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    APIError,
+    ENGINE_ERRORS,
     NotFound,
     api_error_text,
 )
 from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff import (
     ENGINE_ADDED_OPTIONS,
+    PENDING_REATTACH_LABEL,
     NetworkSpecError,
     address_in_subnets,
     compare,
     create_arguments,
     decide_action,
     desired_state,
+    encode_pending,
     format_differences,
     ingress_published_ports,
     normalise_actual,
     normalise_declared,
+    parse_proc_net_route,
+    pending_reattachments,
     restore_attachments,
     service_attachments,
     split_attachments,
     subnet_overlaps,
+    underlay_overlaps,
 )
 
 # Engine answers that mean "still in use, try again shortly" while tasks drain.
@@ -58,11 +63,31 @@ def _short(object_id):
 
 
 def engine_call(what, func, *args, **kwargs):
-    """Call the engine; turn an APIError into OverlayNetworkFailure naming ``what``."""
+    """Call the engine; turn any engine error (refusal or no answer) into OverlayNetworkFailure naming ``what``."""
     try:
         return func(*args, **kwargs)
-    except APIError as exc:
+    except ENGINE_ERRORS as exc:
         raise OverlayNetworkFailure("Docker engine refused to %s: %s" % (what, api_error_text(exc)))
+
+
+def read_routes(path="/proc/net/route"):
+    """This manager's IPv4 routes [(interface, cidr)]; [] when the file cannot be read."""
+    try:
+        with open(path) as handle:
+            return parse_proc_net_route(handle.read())
+    except (IOError, OSError):
+        return []
+
+
+def swarm_node_addresses(client):
+    """[(hostname, address)] of every node of the swarm, as the managers know them (Status.Addr)."""
+    found = []
+    for node in engine_call("list nodes", client.api.nodes) or []:
+        hostname = (node.get("Description") or {}).get("Hostname") or node.get("ID")
+        for address in ((node.get("Status") or {}).get("Addr"), ((node.get("ManagerStatus") or {}).get("Addr") or "").rsplit(":", 1)[0]):
+            if address and (hostname, address) not in found:
+                found.append((hostname, address))
+    return found
 
 
 def swarm_manager_info(client):
@@ -97,7 +122,7 @@ def inspect_network(client, network_id):
         return client.api.inspect_network(network_id)
     except NotFound:
         return None
-    except APIError as exc:
+    except ENGINE_ERRORS as exc:
         raise OverlayNetworkFailure("Docker engine refused to inspect network %s: %s" % (network_id, api_error_text(exc)))
 
 
@@ -148,7 +173,7 @@ def standalone_containers(client, network_inspect, local_node_id, local_hostname
             container = client.api.inspect_container(container_id)
         except NotFound:
             continue
-        except APIError as exc:
+        except ENGINE_ERRORS as exc:
             raise OverlayNetworkFailure("Docker engine refused to inspect container %s: %s" % (container_id, api_error_text(exc)))
         if _TASK_LABEL in ((container.get("Config") or {}).get("Labels") or {}):
             continue
@@ -190,7 +215,7 @@ def _remote_names(client, network_id):
     """Container names by address, from the manager's gossip view (only when it has the network itself)."""
     try:
         verbose = client.api.inspect_network(network_id, verbose=True)
-    except APIError:
+    except ENGINE_ERRORS:
         return {}
     anonymous = ((verbose.get("Services") or {}).get("") or {}).get("Tasks") or []
     return dict((t.get("EndpointIP"), t.get("Name")) for t in anonymous if t.get("EndpointIP") and t.get("Name"))
@@ -228,12 +253,19 @@ def set_service_networks(client, service_id, attachments):
 
 
 def detach_service(client, user, network_id, network_name):
-    """Take a service off the network; return the attachments removed (with their positions)."""
+    """Take a service off the network.
+
+    Returns (the attachments removed with their positions, the service's spec
+    version after the update): the version tells a later run whether the
+    service was changed by someone else since.
+    """
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
     kept, removed = split_attachments(service_attachments(service.get("Spec") or {}), network_id, network_name)
-    if removed:
-        set_service_networks(client, user["id"], kept)
-    return removed
+    if not removed:
+        return removed, service["Version"]["Index"]
+    set_service_networks(client, user["id"], kept)
+    service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
+    return removed, service["Version"]["Index"]
 
 
 def reattach_service(client, user, removed, network_id):
@@ -290,7 +322,7 @@ def remove_network(client, network_id, timeout, sleep=time.sleep, clock=time.tim
             break
         except NotFound:
             break
-        except APIError as exc:
+        except ENGINE_ERRORS as exc:
             text = api_error_text(exc)
             # Services just updated still have tasks on it until the updater reaches them.
             if any(m in text for m in _IN_USE_MARKERS) and clock() < deadline:
@@ -310,15 +342,16 @@ def wait_network_gone(client, network_id, deadline, sleep=time.sleep, clock=time
         sleep(0.5)
 
 
-def create_network(client, state, timeout, sleep=time.sleep, clock=time.time):
-    """Create a network from a desired state; return its ID."""
+def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, extra_labels=None):
+    """Create a network from a desired state (plus this module's own labels); return its ID."""
     deadline = clock() + timeout
     kwargs = create_arguments(state)
+    kwargs["labels"].update(extra_labels or {})
     while True:
         try:
             created = client.api.create_network(**kwargs)
             return created.get("Id") or created.get("ID")
-        except APIError as exc:
+        except ENGINE_ERRORS as exc:
             text = api_error_text(exc)
             # A just-removed network (or ingress network) can still be in the way briefly.
             if "already" in text and clock() < deadline:
@@ -333,6 +366,7 @@ def _public(normalised):
         return {}
     result = dict(normalised)
     result.pop("id", None)
+    result.pop("pending_reattach", None)
     result["driver_options"] = dict((k, v) for k, v in (result.get("driver_options") or {}).items() if k not in ENGINE_ADDED_OPTIONS)
     return result
 
@@ -384,6 +418,7 @@ class OverlayNetworkReconciler(object):
         self.warnings = []
         self.actions = []
         self.services_touched = []
+        self.services_detached = []
         self.containers_touched = []
         self.differences = []
         self.diff = {"before": {}, "after": {}}
@@ -404,6 +439,7 @@ class OverlayNetworkReconciler(object):
             "network": network,
             "actions": list(self.actions),
             "services_touched": list(self.services_touched),
+            "services_detached": list(self.services_detached),
             "containers_touched": list(self.containers_touched),
             "differences": list(self.differences),
             "diff": self.diff,
@@ -461,9 +497,9 @@ class OverlayNetworkReconciler(object):
             desired = None
             self.diff = {"before": _public(actual), "after": {}}
 
+        services = list_services(self.client) if action != "none" or (actual or {}).get("pending_reattach") else []
         if action == "none":
-            return self._result(False, inspect)
-        services = list_services(self.client)
+            return self._finish_pending_reattach(inspect, actual, services)
         if action == "remove":
             return self._remove(inspect, actual, services)
         return self._create_or_recreate(action, inspect, actual, desired, networks, services)
@@ -492,8 +528,10 @@ class OverlayNetworkReconciler(object):
             if not self.check_mode:
                 self._remove_and_wait(actual)
         except OverlayNetworkFailure as exc:
-            self._rollback_attachments(detached, disconnected, actual["id"])
+            left_off = self._rollback_attachments(detached, disconnected, actual["id"])
             put_back = " Services and containers taken off %s were put back." % name if (detached or disconnected) else ""
+            if left_off:
+                put_back = " Could NOT put these back on %s: %s; attach them by hand." % (name, "; ".join(left_off))
             raise OverlayNetworkFailure("%s.%s" % (exc.msg, put_back), **self._result(bool(detached or disconnected), inspect))
         return self._result(True, None)
 
@@ -519,6 +557,13 @@ class OverlayNetworkReconciler(object):
                 "; ".join("subnet %s overlaps %s of network %s (driver %s, scope %s)"
                           % (o["subnet"], o["other_subnet"], o["network"], o["driver"], o["scope"]) for o in overlaps),
                 self.local_hostname))
+        if not self.params.get("allow_underlay_overlap") and (actual is None or desired["ipam_config"] != actual["ipam_config"]):
+            # Containers on such a network could no longer reach those hosts: the overlay's routes win inside them.
+            underlay = underlay_overlaps(desired, swarm_node_addresses(self.client), read_routes())
+            if underlay:
+                self.fail("ipam_config: %s. Containers on %s could not reach those addresses. Choose a subnet outside the "
+                          "nodes' own networks, or set allow_underlay_overlap: true if this is intended. Nothing was changed."
+                          % ("; ".join(underlay), name))
 
         publishers = None
         if old_ingress is not None or (actual is not None and actual["ingress"]):
@@ -528,8 +573,10 @@ class OverlayNetworkReconciler(object):
                       "services publish ports in ingress mode: %s. Remove those published ports or publish them with mode host, then rerun. "
                       "Nothing was changed." % (name, old_ingress["name"], _describe_publishers(publishers)))
 
-        users, containers = [], []
+        users, containers, pending = [], [], []
         if action == "recreate":
+            # Services an earlier run could not put back go on the new network too.
+            pending = pending_reattachments(actual.get("pending_reattach") or [], services, actual["id"], name)
             users = services_using_network(services, actual["id"], name)
             containers = standalone_containers(self.client, inspect, self.local_node_id, self.local_hostname)
             self._check_recreate_allowed(actual, users, containers, publishers if actual["ingress"] else [])
@@ -541,6 +588,7 @@ class OverlayNetworkReconciler(object):
         try:
             if action == "recreate":
                 self._detach_all(actual, users, containers, detached, disconnected)
+                detached.extend((entry, entry["removed"]) for entry in pending)
                 self.actions.append("remove network %s (%s)" % (name, _short(actual["id"])))
                 if not self.check_mode:
                     self._remove_and_wait(actual)
@@ -552,7 +600,10 @@ class OverlayNetworkReconciler(object):
                 removed.append(old_ingress)
             self.actions.append("create network %s" % name)
             if not self.check_mode:
-                new_id = create_network(self.client, desired, self.params["wait_timeout"], self.sleep, self.clock)
+                # Until every detached service is back, the new network says which ones (a rerun finishes the job).
+                labels = {PENDING_REATTACH_LABEL: encode_pending(
+                    [dict(user, removed=removed) for user, removed in detached])} if detached else None
+                new_id = create_network(self.client, desired, self.params["wait_timeout"], self.sleep, self.clock, labels)
         except OverlayNetworkFailure as exc:
             changed = bool(removed or detached or disconnected)
             raise OverlayNetworkFailure(self._recover(exc.msg, actual, removed, detached, disconnected), **self._result(changed, inspect))
@@ -560,6 +611,20 @@ class OverlayNetworkReconciler(object):
         self._reattach_all(name, detached, disconnected, new_id)
         network = inspect_network(self.client, new_id) if new_id else inspect
         return self._result(True, network)
+
+    def _finish_pending_reattach(self, inspect, actual, services):
+        """Put back services that an earlier recreate took off and could not reattach (label on the network)."""
+        if actual is None:
+            return self._result(False, inspect)
+        todo = pending_reattachments(actual.get("pending_reattach") or [], services, actual["id"], actual["name"])
+        if not todo:
+            return self._result(False, inspect)
+        for entry in todo:
+            self._touch_service(entry["name"])
+        self.diff["after"] = dict(self.diff["after"], services_to_reattach=[e["name"] for e in todo])
+        self.actions.append("finish a reattach left pending by an earlier run (label %s)" % PENDING_REATTACH_LABEL)
+        self._reattach_all(actual["name"], [(entry, entry["removed"]) for entry in todo], [], actual["id"])
+        return self._result(True, inspect_network(self.client, actual["id"]) if not self.check_mode else inspect)
 
     def _check_recreate_allowed(self, actual, users, containers, publishers):
         name = actual["name"]
@@ -595,8 +660,11 @@ class OverlayNetworkReconciler(object):
         for user in users:
             self.actions.append("detach service %s from %s" % (user["name"], name))
             self._touch_service(user["name"])
-            removed = user["removed"] if self.check_mode else detach_service(self.client, user, actual["id"], name)
-            detached.append((user, removed))
+            if self.check_mode:
+                removed, version = user["removed"], None
+            else:
+                removed, version = detach_service(self.client, user, actual["id"], name)
+            detached.append((dict(user, version=version), removed))
         for container in containers:
             self.actions.append("disconnect container %s from %s" % (container["name"], name))
             self._touch_container(container["name"])
@@ -605,19 +673,50 @@ class OverlayNetworkReconciler(object):
             disconnected.append(container)
 
     def _reattach_all(self, name, detached, disconnected, network_id):
+        """Put every service and container back; try them all, then fail naming each one left off."""
+        failures = []
         for user, removed in detached:
             self.actions.append("reattach service %s to %s" % (user["name"], name))
-            if not self.check_mode:
+            if self.check_mode:
+                continue
+            try:
                 for text in reattach_service(self.client, user, removed, network_id):
                     self.warn("service %s: %s" % (user["name"], text))
+            except OverlayNetworkFailure as exc:
+                self.actions[-1] += " (failed)"
+                self.services_detached.append(user["name"])
+                failures.append("service %s: %s" % (user["name"], exc.msg))
         subnets = None
         if disconnected and not self.check_mode:
-            created = normalise_actual(inspect_network(self.client, network_id)) or {}
-            subnets = [pool["subnet"] for pool in created.get("ipam_config") or [] if pool.get("subnet")]
+            try:
+                created = normalise_actual(inspect_network(self.client, network_id)) or {}
+                subnets = [pool["subnet"] for pool in created.get("ipam_config") or [] if pool.get("subnet")]
+            except OverlayNetworkFailure:
+                subnets = None  # reconnect then keeps the old addresses; the engine says if they do not fit
         for container in disconnected:
             self.actions.append("reconnect container %s to %s" % (container["name"], name))
-            if not self.check_mode:
+            if self.check_mode:
+                continue
+            try:
                 reconnect_container(self.client, container, network_id, subnets, self.warn)
+            except OverlayNetworkFailure as exc:
+                self.actions[-1] += " (failed)"
+                failures.append("container %s: %s" % (container["name"], exc.msg))
+        if failures:
+            hints = []
+            if self.services_detached:
+                hints.append("Services left off the network: %s. Run the task again: network %s carries the label %s, "
+                             "and the next run puts them back (or attach them yourself: docker service update "
+                             "--network-add %s SERVICE)" % (", ".join(self.services_detached), name, PENDING_REATTACH_LABEL, name))
+            if len(failures) > len(self.services_detached):
+                hints.append("Containers left off the network must be reconnected by hand: docker network connect %s CONTAINER" % name)
+            try:
+                network = inspect_network(self.client, network_id) if network_id else None
+            except OverlayNetworkFailure:
+                network = None
+            raise OverlayNetworkFailure(
+                "Network %s was changed, but putting its users back failed: %s. %s"
+                % (name, "; ".join(failures), " ".join(hints)), **self._result(True, network))
 
     def _remove_and_wait(self, normalised):
         if not remove_network(self.client, normalised["id"], self.params["wait_timeout"], self.sleep, self.clock):
@@ -625,18 +724,22 @@ class OverlayNetworkReconciler(object):
                       % (normalised["name"], _short(normalised["id"]), self.local_hostname, self.params["wait_timeout"]))
 
     def _rollback_attachments(self, detached, disconnected, network_id):
+        """Put users back on the old network after a failure; return what could not be put back."""
+        left_off = []
         if self.check_mode:
-            return
+            return left_off
         for user, removed in detached:
             try:
                 reattach_service(self.client, user, removed, network_id)
             except OverlayNetworkFailure as exc:
-                self.warn("rollback: could not put service %s back: %s" % (user["name"], exc.msg))
+                self.services_detached.append(user["name"])
+                left_off.append("service %s (%s)" % (user["name"], exc.msg))
         for container in disconnected:
             try:
                 reconnect_container(self.client, container, network_id, warn=self.warn)
             except OverlayNetworkFailure as exc:
-                self.warn("rollback: could not reconnect container %s: %s" % (container["name"], exc.msg))
+                left_off.append("container %s (%s)" % (container["name"], exc.msg))
+        return left_off
 
     def _recover(self, msg, actual, removed, detached, disconnected):
         """After a failed step: recreate what was removed, put users back; return the message."""
@@ -653,9 +756,15 @@ class OverlayNetworkReconciler(object):
             except OverlayNetworkFailure as exc:
                 notes.append("could not recreate %s as it was (%s)" % (network["name"], exc.msg))
         if restored_id is not None and (detached or disconnected):
-            self._rollback_attachments(detached, disconnected, restored_id)
-            notes.append("put services/containers back on it")
+            left_off = self._rollback_attachments(detached, disconnected, restored_id)
+            if left_off:
+                notes.append("could NOT put these back on it: %s; attach them by hand (docker service update --network-add "
+                             "NETWORK SERVICE, docker network connect NETWORK CONTAINER)" % "; ".join(left_off))
+            else:
+                notes.append("put services/containers back on it")
         elif detached or disconnected:
-            notes.append("services %s and containers %s are detached"
+            self.services_detached.extend(u["name"] for u, _r in detached)
+            notes.append("services %s and containers %s are detached: attach them again with docker service update --network-add "
+                         "NETWORK SERVICE / docker network connect NETWORK CONTAINER once the network exists"
                          % (", ".join(u["name"] for u, _r in detached) or "-", ", ".join(c["name"] for c in disconnected) or "-"))
         return "%s. %s" % (msg, "; ".join(notes) if notes else "Nothing had been changed yet.")

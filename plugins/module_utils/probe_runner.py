@@ -6,20 +6,23 @@ It gathers facts about the service, its tasks and the network from the
 engine of the node the module runs on, then runs endpoint_probe.PROBE_SCRIPT
 inside the overlay network: in a short-lived container (attachable network)
 or by exec in a running task container on this node. Everything it creates
-is removed again, also when the probe fails.
+is removed again, also when the probe fails; a run that was killed before it
+could remove its container leaves it to the next run, which sweeps labelled
+probe containers past their expiry.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import json
 import os
+import time
 import uuid
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    APIError,
-    DockerException,
+    ENGINE_ERRORS,
     NotFound,
     api_error_text,
 )
@@ -35,6 +38,12 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.endpoint_probe im
 IPVS_PATHS = ("/proc/net/ip_vs", "/sys/module/ip_vs")
 
 PROBE_LABEL = "swarmnet.overlay.probe"
+# Epoch second after which a probe container is a leftover that any run may remove.
+PROBE_EXPIRES_LABEL = "swarmnet.overlay.probe.expires"
+# The probe is one Python process with a few sockets: these bounds are generous
+# and keep a runaway probe from hurting the node's services.
+PROBE_MEMORY_LIMIT = "128m"
+PROBE_PIDS_LIMIT = 64
 SERVICE_LABEL = "com.docker.swarm.service.name"
 
 
@@ -72,7 +81,7 @@ def _inspect_network(client, network, verbose=False):
     except NotFound:
         raise ProbeError("network %s not found on this node (a worker only sees overlay networks its containers use; "
                          "run the probe on a manager)" % network)
-    except APIError as exc:
+    except ENGINE_ERRORS as exc:
         raise ProbeError("cannot inspect network %s: %s" % (network, api_error_text(exc)))
 
 
@@ -82,7 +91,7 @@ def _manager_facts(client, service, net, port):
         svc = client.api.inspect_service(service)
     except NotFound:
         raise ProbeError("service %s not found (docker service ls)" % service)
-    except APIError as exc:
+    except ENGINE_ERRORS as exc:
         raise ProbeError("cannot inspect service %s: %s" % (service, api_error_text(exc)))
     spec = svc.get("Spec") or {}
     endpoint = svc.get("Endpoint") or {}
@@ -101,7 +110,7 @@ def _manager_facts(client, service, net, port):
             continue
         try:
             label = client.api.inspect_network(net_id).get("Name") or net_id
-        except (APIError, DockerException):
+        except ENGINE_ERRORS:
             label = net_id
         if label not in names:
             names.append(label)
@@ -193,7 +202,7 @@ def find_task_container(client, service, network):
     """A running container of a task of `service` on this node attached to `network`, or None."""
     try:
         containers = client.containers.list(filters={"label": "%s=%s" % (SERVICE_LABEL, service), "status": "running"})
-    except APIError as exc:
+    except ENGINE_ERRORS as exc:
         raise ProbeError("cannot list containers: %s" % api_error_text(exc))
     for container in containers:
         attached = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
@@ -207,12 +216,60 @@ def _command(spec):
     return ["python3", "-c", PROBE_SCRIPT, json.dumps(spec, sort_keys=True)]
 
 
+def _created_epoch(created):
+    """Epoch seconds of an engine timestamp such as 2026-11-29T23:30:01.123456789Z, or None."""
+    try:
+        return calendar.timegm(time.strptime(str(created)[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def sweep_leftover_probes(client, max_age):
+    """Remove probe containers whose run is over (killed before it could clean up); return their names.
+
+    A container is a leftover once the time in its expiry label has passed
+    (or, without that label, once it is older than ``max_age`` seconds); a
+    probe of a run still in progress is left alone.
+    """
+    now = time.time()
+    swept = []
+    try:
+        leftovers = client.containers.list(all=True, filters={"label": PROBE_LABEL})
+    except ENGINE_ERRORS as exc:
+        raise ProbeError("cannot list leftover probe containers (label %s): %s" % (PROBE_LABEL, api_error_text(exc)))
+    for container in leftovers:
+        labels = ((container.attrs.get("Config") or {}).get("Labels")) or {}
+        expires = labels.get(PROBE_EXPIRES_LABEL, "")
+        if expires.isdigit():
+            over = int(expires) < now
+        else:
+            created = _created_epoch(container.attrs.get("Created"))
+            over = created is not None and created + max_age < now
+        if not over:
+            continue
+        try:
+            container.remove(force=True)
+        except NotFound:
+            pass  # removed meanwhile (auto-removal or another run)
+        except ENGINE_ERRORS as exc:
+            raise ProbeError("cannot remove the leftover probe container %s: %s; remove it with `docker rm -f %s`"
+                             % (container.name, api_error_text(exc), container.name))
+        swept.append(container.name)
+    return swept
+
+
 def run_in_container(client, image, network, spec, budget):
-    """Run the probe in a new container on the (attachable) network; always remove it."""
+    """Run the probe in a new container on the (attachable) network; always remove it.
+
+    No auto_remove: the output is read from the container's logs after it
+    exits, which an auto-removed container would no longer have. A run killed
+    before its ``finally`` leaves the container to the next run's sweep.
+    """
     try:
         client.images.get(image)
     except NotFound:
         raise ProbeError("probe_image %s is not present on this node (nothing is pulled): build or load it first" % image)
+    sweep_leftover_probes(client, budget)
     container = None
     try:
         try:
@@ -221,18 +278,24 @@ def run_in_container(client, image, network, spec, budget):
                 entrypoint=_command(spec),
                 network=network["id"],
                 name="swarmnet-probe-%s" % uuid.uuid4().hex[:10],
-                labels={PROBE_LABEL: "true"},
+                labels={PROBE_LABEL: "true", PROBE_EXPIRES_LABEL: str(int(time.time()) + int(budget))},
+                mem_limit=PROBE_MEMORY_LIMIT,
+                pids_limit=PROBE_PIDS_LIMIT,
             )
             container.start()
-        except APIError as exc:
+        except ENGINE_ERRORS as exc:
             raise ProbeError("cannot start the probe container from %s on network %s: %s"
                              % (image, network["name"], api_error_text(exc)))
         try:
             status = container.wait(timeout=budget)
-        except Exception as exc:  # requests' ReadTimeout/ConnectionError: the SDK does not wrap them
-            raise ProbeError("the probe container did not finish within %d s: %s" % (budget, exc))
-        stdout = container.logs(stdout=True, stderr=False)
-        stderr = container.logs(stdout=False, stderr=True)
+        except ENGINE_ERRORS as exc:  # requests' ReadTimeout/ConnectionError: the SDK does not wrap them
+            raise ProbeError("the probe container did not finish within %d s (%s: %s); it was removed. Raise the "
+                             "module's timeout or lower requests/request_timeout" % (budget, type(exc).__name__, exc))
+        try:
+            stdout = container.logs(stdout=True, stderr=False)
+            stderr = container.logs(stdout=False, stderr=True)
+        except ENGINE_ERRORS as exc:
+            raise ProbeError("cannot read the probe container's output: %s" % api_error_text(exc))
         return parse_probe_output(stdout, stderr, status.get("StatusCode"))
     finally:
         if container is not None:
@@ -240,13 +303,15 @@ def run_in_container(client, image, network, spec, budget):
                 container.remove(force=True)
             except NotFound:
                 pass
+            except ENGINE_ERRORS:
+                pass  # the next run's sweep removes it (it carries the expiry label)
 
 
 def run_in_task(container, spec):
     """Run the probe by exec in an existing task container (needs python3 in its image)."""
     try:
         result = container.exec_run(_command(spec), demux=True)
-    except APIError as exc:
+    except ENGINE_ERRORS as exc:
         raise ProbeError("cannot exec the probe in container %s: %s" % (container.name, api_error_text(exc)))
     stdout, stderr = result.output if isinstance(result.output, tuple) else (result.output, b"")
     if result.exit_code in (126, 127):

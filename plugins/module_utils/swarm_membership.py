@@ -29,8 +29,7 @@ import re
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    APIError,
-    DockerException,
+    ENGINE_ERRORS,
     api_error_text,
 )
 from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import (
@@ -227,16 +226,30 @@ def build_diff(before, after):
     return dict(before=dict(before), after=dict(after))
 
 
-def leave_steps(facts, force):
+QUORUM_HINT = (
+    "run the runbook playbooks/recover_quorum.yml with recover_quorum_survivor=<a surviving manager> "
+    "(docker swarm init --force-new-cluster there, then the other managers rejoin)"
+)
+
+
+def is_no_leader_error(text):
+    """Does an engine error say that the managers have no raft leader (lost quorum)? (pure)"""
+    low = (text or "").lower()
+    return "does not have a leader" in low or "no leader" in low or "deadlineexceeded" in low.replace(" ", "") \
+        or "context deadline exceeded" in low
+
+
+def leave_steps(facts, force, quorum=True):
     """How an active node leaves (pure): a manager with fellow managers demotes itself first.
 
     Demoting through its own API before leaving keeps the remaining managers'
     raft quorum; a forced leave alone leaves a dead member behind (seen in the
-    lab: 2 managers, one left with force, the other lost quorum).
+    lab: 2 managers, one left with force, the other lost quorum). Without a
+    quorum a demotion cannot be committed, so force leaves without it.
     """
-    if facts["local_state"] == "active" and facts["role"] == "manager" and facts.get("managers", 0) > 1:
+    if facts["local_state"] == "active" and facts["role"] == "manager" and facts.get("managers", 0) > 1 and quorum:
         return [("demote",), ("leave", False)]
-    return [("leave", bool(force))]
+    return [("leave", bool(force) or not quorum)]
 
 
 def action_text(step):
@@ -248,7 +261,7 @@ def action_text(step):
     return "joined as %s" % step[1]
 
 
-def plan_present(facts, role, force_rejoin, cluster=None):
+def plan_present(facts, role, force_rejoin, cluster=None, quorum=True):
     """Steps to reach state=present with ``role`` (pure).
 
     ``cluster`` is assess_cluster()'s result (needed only when the node is
@@ -286,7 +299,7 @@ def plan_present(facts, role, force_rejoin, cluster=None):
     # active
     if not cluster["same"]:
         if force_rejoin:
-            return dict(steps=leave_steps(facts, True) + [join], fail=None, reason="node is in another cluster")
+            return dict(steps=leave_steps(facts, True, quorum) + [join], fail=None, reason="node is in another cluster")
         return dict(
             steps=[], reason="other cluster",
             fail="this node is already in another swarm cluster (%s). %s" % ("; ".join(cluster["differences"]), rejoin_hint),
@@ -294,7 +307,7 @@ def plan_present(facts, role, force_rejoin, cluster=None):
     if facts["role"] == role:
         return dict(steps=[], fail=None, reason="already in this cluster as %s (%s)" % (role, cluster["basis"]))
     if force_rejoin:
-        return dict(steps=leave_steps(facts, facts["role"] == "manager") + [join], fail=None,
+        return dict(steps=leave_steps(facts, facts["role"] == "manager", quorum) + [join], fail=None,
                     reason="role %s -> %s by rejoining" % (facts["role"], role))
     verb = "promote" if role == "manager" else "demote"
     return dict(
@@ -306,14 +319,24 @@ def plan_present(facts, role, force_rejoin, cluster=None):
     )
 
 
-def plan_absent(facts, force):
-    """Steps to reach state=absent (pure). Same shape as plan_present()."""
+def plan_absent(facts, force, quorum=True):
+    """Steps to reach state=absent (pure). Same shape as plan_present().
+
+    ``quorum`` is False when this manager's swarm has no raft leader.
+    """
     local = facts["local_state"]
     if local == "inactive":
         return dict(steps=[], fail=None, reason="node is not in a swarm")
     if local == "pending":
         # A pending node holds no raft state: forcing is safe and needed to stop the join loop.
         return dict(steps=[("leave", True)], fail=None, reason="cancel a pending join")
+    if facts["role"] == "manager" and not force and not quorum:
+        return dict(
+            steps=[], reason="no quorum",
+            fail="this node is a manager of a swarm that has lost its quorum (no leader: too few managers are up), so it "
+                 "cannot be demoted. To get the swarm back, %s. To take only this node out, set force: true (it leaves "
+                 "without demoting; its entry stays in the swarm as a Down manager)" % QUORUM_HINT,
+        )
     if facts["role"] == "manager" and not force:
         return dict(
             steps=[], reason="manager",
@@ -321,7 +344,8 @@ def plan_absent(facts, force):
                  "(`docker node demote %s` on another manager) or set force: true"
                  % (" (locked)" if local == "locked" else "", facts["node_id"] or "NODE"),
         )
-    return dict(steps=leave_steps(facts, force), fail=None, reason="leave the swarm")
+    return dict(steps=leave_steps(facts, force, quorum), fail=None,
+                reason="leave the swarm" if quorum else "leave the swarm without demoting (no quorum)")
 
 
 def classify_join_error(text):
@@ -341,6 +365,11 @@ def classify_join_error(text):
         return (
             "the join did not complete in time: the manager could be reached on TCP but the join did not finish "
             "(check the ports 2377/tcp, 7946/tcp+udp and 4789/udp between the nodes)"
+        )
+    if "did not answer" in low:
+        return (
+            "the Docker engine gave no answer in time while joining (it may still be trying: the node is checked and "
+            "made to leave a half-done join below); check the engine (`systemctl status docker`) and the managers, then run again"
         )
     if "already part of a swarm" in low:
         return "the engine says this node is already part of a swarm (it changed while the task ran): run the task again"
@@ -376,8 +405,29 @@ class SwarmMembership(object):
     def info(self):
         try:
             return self.client.info()
-        except (APIError, DockerException) as exc:
+        except ENGINE_ERRORS as exc:
             raise MembershipError("cannot read the Docker engine's info: %s" % scrub_token(api_error_text(exc), self.token))
+
+    def has_quorum(self, facts):
+        """False when this node is a manager among several and its swarm has no raft leader.
+
+        Only a leader answers the node list; the engine says "does not have a
+        leader" (or times out in an election) when too few managers are up.
+        """
+        if facts["local_state"] != "active" or facts["role"] != "manager":
+            return True
+        if is_no_leader_error(facts.get("error")):
+            # What `docker info` says (Swarm.Error) once the managers lost their leader; it then counts 0 managers.
+            return False
+        if facts.get("managers", 0) <= 1 and len(facts.get("remote_managers") or []) <= 1:
+            return True
+        try:
+            self.client.api.nodes()
+        except ENGINE_ERRORS as exc:
+            if is_no_leader_error(api_error_text(exc)):
+                return False
+            raise MembershipError("cannot list the swarm's nodes on this manager: %s" % scrub_token(api_error_text(exc), self.token))
+        return True
 
     def node_ca_digest(self, facts):
         """Digest of the root CA this node trusts, or None when it cannot be read."""
@@ -456,7 +506,7 @@ class SwarmMembership(object):
     def leave(self, force):
         try:
             self.client.swarm.leave(force=force)
-        except (APIError, DockerException) as exc:
+        except ENGINE_ERRORS as exc:
             text = scrub_token(api_error_text(exc), self.token)
             hint = "" if force else " (set force: true to leave as a manager)"
             raise MembershipError("leaving the swarm failed: %s%s" % (text, hint))
@@ -468,10 +518,15 @@ class SwarmMembership(object):
             spec = dict(node["Spec"])
             spec["Role"] = "worker"
             self.client.api.update_node(node_id, node["Version"]["Index"], spec)
-        except (APIError, DockerException) as exc:
+        except ENGINE_ERRORS as exc:
+            text = scrub_token(api_error_text(exc), self.token)
+            if is_no_leader_error(text):
+                raise MembershipError(
+                    "demoting this manager before it leaves failed: the swarm has no leader (%s). %s; or set "
+                    "force: true to leave without demoting" % (text, QUORUM_HINT[0].upper() + QUORUM_HINT[1:]))
             raise MembershipError(
                 "demoting this manager before it leaves failed: %s. Demote it from another manager "
-                "(`docker node demote %s`) and run again" % (scrub_token(api_error_text(exc), self.token), node_id)
+                "(`docker node demote %s`) and run again" % (text, node_id)
             )
         deadline = time.time() + 30
         while node_facts(self.info())["control_available"]:
@@ -512,7 +567,7 @@ class SwarmMembership(object):
         left_before = bool(done)
         try:
             self.client.swarm.join(**kwargs)
-        except (APIError, DockerException) as exc:
+        except ENGINE_ERRORS as exc:
             engine_text = scrub_token(api_error_text(exc), self.token)
             msg = "joining the swarm as %s failed: %s (engine said: %s)" % (role, classify_join_error(engine_text), engine_text)
             after = node_facts(self.info())
@@ -527,7 +582,7 @@ class SwarmMembership(object):
                     self.client.swarm.leave(force=True)
                     done.append("left swarm (force) to cancel the failed join (engine state was %s)" % after["local_state"])
                     msg += ". The engine had left this node in state '%s'; it was made to leave again" % after["local_state"]
-                except (APIError, DockerException) as exc2:
+                except ENGINE_ERRORS as exc2:
                     msg += ". The node is now in state '%s' and leaving failed too: %s" % (
                         after["local_state"], scrub_token(api_error_text(exc2), self.token))
             if left_before:
@@ -581,7 +636,8 @@ class SwarmMembership(object):
                 token_digest, self.node_ca_digest(facts), requested_endpoints, facts["remote_managers"],
                 self.params.get("cluster_id"), facts["cluster_id"],
             )
-        plan = plan_present(facts, role, self.params["force_rejoin"], cluster)
+        quorum = self.has_quorum(facts) if (cluster and (not cluster["same"] or facts["role"] != role) and self.params["force_rejoin"]) else True
+        plan = plan_present(facts, role, self.params["force_rejoin"], cluster, quorum)
         if plan["fail"]:
             raise MembershipError(plan["fail"])
 
@@ -623,7 +679,7 @@ class SwarmMembership(object):
     def absent(self):
         facts = node_facts(self.info())
         before = facts_summary(facts)
-        plan = plan_absent(facts, self.params["force"])
+        plan = plan_absent(facts, self.params["force"], self.has_quorum(facts))
         if plan["fail"]:
             raise MembershipError(plan["fail"])
         after = summarize("absent", None, None)

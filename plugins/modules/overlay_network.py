@@ -125,6 +125,10 @@ options:
         the rest of their spec), disconnects standalone containers on this manager, recreates the network, and puts
         them all back. Services restart their tasks twice. Fails if standalone containers on other nodes use the
         network, or if it is the ingress network and services publish ports through it.
+      - If putting a service back fails, the task fails with RV(services_detached) naming each service left off, and the
+        new network carries the label C(swarmnet.overlay.pending-reattach) listing them; the next run puts them back
+        (a service changed by someone else in between is left as it is). The label is bookkeeping; it is never compared
+        with O(labels) and not shown in the diff.
       - Options left out keep the network's current values when it is recreated.
     type: str
     choices: [never, when_unused, always_detach]
@@ -140,6 +144,15 @@ options:
       - Seconds to wait for tasks to leave a network being removed, and for a removed network to disappear from the manager.
     type: int
     default: 60
+  allow_underlay_overlap:
+    description:
+      - By default a new subnet (on create or recreate) is refused when it contains the address of a node of the swarm
+        (each node's C(Status.Addr), as the managers know it) or overlaps a route of the manager the task runs on
+        (C(/proc/net/route), Docker's own bridges left out), because containers on such a network could not reach those hosts.
+        The failure names each overlap.
+      - Set V(true) to create such a network anyway.
+    type: bool
+    default: false
 notes:
   - Run it on a swarm manager, once per swarm (for example with C(run_once) on the managers group).
   - Overlap checks see the manager's own local networks only; other nodes' C(docker_gwbridge) subnets are not visible from it.
@@ -234,6 +247,14 @@ services_touched:
   type: list
   elements: str
   sample: ["web"]
+services_detached:
+  description:
+    - Names of the services that were taken off the network and could not be put back (the task then fails).
+      Rerunning the task puts them back.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 containers_touched:
   description: Names of the standalone containers on this manager disconnected from the network (and reconnected).
   returned: always
@@ -295,6 +316,7 @@ def argument_spec():
         recreate=dict(type="str", default="never", choices=["never", "when_unused", "always_detach"]),
         detach_services=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=60),
+        allow_underlay_overlap=dict(type="bool", default=False),
     )
 
 

@@ -391,8 +391,7 @@ diagnoses:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    APIError,
-    DockerException,
+    ENGINE_ERRORS,
     api_error_text,
     docker_common_args,
     get_docker_client,
@@ -455,7 +454,7 @@ def main():
         result.update(analyse(context, raw))
     except ProbeError as exc:
         module.fail_json(msg="Probe of service %s on network %s failed: %s" % (params["service"], params["network"], exc), **result)
-    except (APIError, DockerException) as exc:
+    except ENGINE_ERRORS as exc:
         module.fail_json(msg="Docker API error while probing %s: %s" % (params["service"], api_error_text(exc)), **result)
 
     failed = check_expectations(result, context, params["expect_resolvable"], params["expect_endpoint_mode"],

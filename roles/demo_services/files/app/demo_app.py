@@ -10,9 +10,13 @@ hello     HTTP server answering every GET with one line naming who answered:
 gethello  HTTP server that GETs the URL in env SERVER_TARGET (timeout env
           SERVER_TIMEOUT, default 3 s) and relays the body, or answers 502
           with one line naming the target and why it failed
-          (like huyinghuan/gethelloworld).
+          (like huyinghuan/gethelloworld): also on a malformed or
+          oversized reply (more than SERVER_MAX_BODY bytes, default 65536)
+          and an invalid target. It never answers with a traceback.
 
-Other env: PORT (default 8080), BIND_ADDRESS (default 0.0.0.0).
+Other env: PORT (default 8080), BIND_ADDRESS (default 0.0.0.0),
+CLIENT_TIMEOUT (default 10 s: a client that sends no request in that time is
+dropped, so a silent connection cannot hold a thread for ever).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,11 +27,14 @@ import signal
 import socket
 import sys
 
+from http.client import HTTPException, IncompleteRead, InvalidURL
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import HTTPError, URLError
 from urllib.request import ProxyHandler, build_opener
 
 MODES = ("hello", "gethello")
+# Replies are one line; a larger body is an upstream fault, not something to buffer.
+MAX_BODY_BYTES = int(os.environ.get("SERVER_MAX_BODY", "65536"))
 
 
 def ipv4_addresses(fib_trie="/proc/net/fib_trie"):
@@ -67,6 +74,14 @@ def describe_error(exc, timeout):
     """A short reason for a failed GET: unresolvable, timeout, refused, other."""
     if isinstance(exc, HTTPError):
         return "target answered HTTP %d %s" % (exc.code, exc.reason)
+    if isinstance(exc, InvalidURL) or (isinstance(exc, URLError) and "unknown url type" in str(exc.reason)):
+        exc = ValueError(getattr(exc, "reason", exc))
+    if isinstance(exc, HTTPException):
+        # BadStatusLine, IncompleteRead, LineTooLong, ...: the target is not speaking HTTP properly.
+        return "malformed reply (%s: %s)" % (type(exc).__name__, str(exc)[:120])
+    if isinstance(exc, ValueError):
+        # urllib's "unknown url type", "nonnumeric port", "Invalid IPv6 URL".
+        return "invalid target (%s); set SERVER_TARGET to host:port or http://host:port/path" % exc
     # urlopen wraps connect errors in URLError; read errors come bare.
     reason = exc.reason if isinstance(exc, URLError) else exc
     if isinstance(reason, socket.gaierror):
@@ -90,25 +105,36 @@ def fetch(target, timeout):
     try:
         response = opener.open(url, timeout=timeout)
         try:
-            body = response.read()
+            body = response.read(MAX_BODY_BYTES + 1)
+            declared = response.headers.get("Content-Length", "")
+            # read(n) returns a short body instead of raising: compare with what was announced.
+            if declared.isdigit() and len(body) < min(int(declared), MAX_BODY_BYTES + 1):
+                raise IncompleteRead(body, int(declared) - len(body))
         finally:
             response.close()
-        return 200, body.decode("utf-8", "replace")
-    except (URLError, socket.error, OSError) as exc:
+    except (URLError, HTTPException, ValueError, socket.error, OSError) as exc:
         return 502, "gethello error: GET %s failed: %s\n" % (url, describe_error(exc, timeout))
+    if len(body) > MAX_BODY_BYTES:
+        return 502, "gethello error: GET %s failed: reply larger than %d bytes (SERVER_MAX_BODY)\n" % (url, MAX_BODY_BYTES)
+    return 200, body.decode("utf-8", "replace")
 
 
 class Handler(BaseHTTPRequestHandler):
     """Answers GET (and HEAD) according to the server's mode."""
 
     server_version = "swarmnet-demo/1"
+    # Socket timeout for reading the request (StreamRequestHandler applies it).
+    timeout = float(os.environ.get("CLIENT_TIMEOUT", "10"))
     protocol_version = "HTTP/1.0"  # one request per connection: each GET may reach another replica
 
     def _answer(self, send_body):
         if self.server.mode == "hello":
             status, body = 200, self.server.hello + "\n"
         else:
-            status, body = fetch(self.server.target, self.server.fetch_timeout)
+            try:
+                status, body = fetch(self.server.target, self.server.fetch_timeout)
+            except Exception as exc:  # pylint: disable=broad-except  # the contract: a 502 line, never a traceback
+                status, body = 502, "gethello error: GET %s failed: %s: %s\n" % (self.server.target, type(exc).__name__, exc)
         data = body.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")

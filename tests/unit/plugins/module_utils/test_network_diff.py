@@ -385,3 +385,48 @@ def test_address_in_subnets():
     assert not nd.address_in_subnets("172.19.0.7", ["172.20.0.0/24"])
     assert not nd.address_in_subnets("fd00::7", ["172.19.0.0/24"])
     assert not nd.address_in_subnets("nonsense", ["172.19.0.0/24"])
+
+
+# --- pending reattach bookkeeping and underlay overlaps (issue 11) -----------------------
+
+PROC_NET_ROUTE = (
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    "eth0\t00000000\t01EBA8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    "eth0\t00EBA8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+)
+
+
+def test_parse_proc_net_route_leaves_out_the_default_route():
+    assert nd.parse_proc_net_route(PROC_NET_ROUTE) == [("eth0", "192.168.235.0/24"), ("docker0", "172.17.0.0/16")]
+    assert nd.parse_proc_net_route("") == []
+
+
+def test_underlay_overlaps_names_node_and_route_and_skips_docker_bridges():
+    state = {"ipam_config": [{"subnet": "192.168.235.0/25"}, {"subnet": "172.17.5.0/24"}]}
+    found = nd.underlay_overlaps(state, [("m1", "192.168.235.11"), ("w1", "192.168.235.200"), ("odd", "0.0.0.0")],
+                                 nd.parse_proc_net_route(PROC_NET_ROUTE))
+    assert found == ["subnet 192.168.235.0/25 contains 192.168.235.11, the address of swarm node m1",
+                     "subnet 192.168.235.0/25 overlaps the route to 192.168.235.0/24 via eth0 on this manager"]
+    assert nd.underlay_overlaps({"ipam_config": [{"subnet": "10.9.0.0/24"}]}, [("m1", "192.168.235.11")], [("eth0", "192.168.235.0/24")]) == []
+
+
+def test_pending_label_round_trip_and_kept_out_of_labels():
+    entries = [{"id": "s1", "name": "web", "version": 42, "removed": [(1, {"Target": "old", "Aliases": ["w"]})]}]
+    label = nd.encode_pending(entries)
+    assert nd.decode_pending(label) == entries
+    assert nd.decode_pending("not json") == [] and nd.decode_pending(None) == []
+    actual = nd.normalise_actual({"Name": "n", "Id": "x", "Labels": {"team": "a", nd.PENDING_REATTACH_LABEL: label}})
+    assert actual["labels"] == {"team": "a"} and actual["pending_reattach"] == entries
+    assert "pending_reattach" not in nd.desired_state({"name": "n"}, actual)
+
+
+def test_pending_reattachments_only_for_unchanged_services_still_off_the_network():
+    entries = [{"id": "s1", "name": "web", "version": 42, "removed": [(0, {"Target": "old"})]},
+               {"id": "s2", "name": "db", "version": 7, "removed": [(0, {"Target": "old"})]},
+               {"id": "s3", "name": "gone", "version": 1, "removed": [(0, {"Target": "old"})]},
+               {"id": "s4", "name": "back", "version": 9, "removed": [(0, {"Target": "old"})]}]
+    services = [{"ID": "s1", "Version": {"Index": 42}, "Spec": {"TaskTemplate": {"Networks": []}}},
+                {"ID": "s2", "Version": {"Index": 8}, "Spec": {"TaskTemplate": {"Networks": []}}},
+                {"ID": "s4", "Version": {"Index": 9}, "Spec": {"TaskTemplate": {"Networks": [{"Target": "newid"}]}}}]
+    assert [e["name"] for e in nd.pending_reattachments(entries, services, "newid", "net")] == ["web"]

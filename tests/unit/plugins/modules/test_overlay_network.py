@@ -20,8 +20,14 @@ from ansible.module_utils import basic
 
 from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, exit_json, fail_json, module_args
 
+from requests.exceptions import ReadTimeout
+
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import APIError, NotFound
+from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff import PENDING_REATTACH_LABEL
+from ansible_collections.swarmnet.overlay.plugins.module_utils import overlay_networks
 from ansible_collections.swarmnet.overlay.plugins.modules import overlay_network
+
+MANAGER_ROUTES = [("eth0", "192.168.213.0/24"), ("eth1", "10.77.0.0/16"), ("docker_gwbridge", "172.18.0.0/16")]
 
 MUTATING = {"create_network", "remove_network", "update_service", "connect_container_to_network", "disconnect_container_from_network"}
 
@@ -125,7 +131,9 @@ class FakeAPI(object):
         return copy.deepcopy(self.task_list)
 
     def nodes(self):
-        return [{"ID": "node2", "Description": {"Hostname": "worker1"}}]
+        return [{"ID": "node1", "Description": {"Hostname": "manager1"}, "Status": {"Addr": "192.168.213.11"},
+                 "ManagerStatus": {"Addr": "192.168.213.11:2377"}},
+                {"ID": "node2", "Description": {"Hostname": "worker1"}, "Status": {"Addr": "192.168.213.12"}}]
 
     def inspect_container(self, cid):
         if cid not in self.containers:
@@ -184,6 +192,8 @@ def run(monkeypatch, client):
     monkeypatch.setattr(overlay_network, "get_docker_client", lambda module: client)
     # Waits in the module are real seconds; the fake engine answers at once.
     monkeypatch.setattr("time.sleep", lambda s: None)
+    # The manager's routes: its underlay (eth0) and a Docker bridge, not this test machine's.
+    monkeypatch.setattr(overlay_networks, "read_routes", lambda: list(MANAGER_ROUTES))
 
     def _run(args, expect=ExitJson, check_mode=False):
         if check_mode:
@@ -504,3 +514,128 @@ def test_ingress_absent_refused_with_publishers(run, client):
     client.api.add_service("web", ports=[{"TargetPort": 80}])
     result = run({"name": "ingress", "state": "absent", "detach_services": True}, expect=FailJson)
     assert "swarm's ingress network" in result["msg"] and "web (auto:80/tcp)" in result["msg"]
+
+
+# --- a failed reattach is never silent; a rerun finishes it -------------------------------
+
+def _failing_reattach(api, monkeypatch, error, name="web"):
+    """update_service fails for the service's reattach (its 2nd update), as an engine restart would make it."""
+    original = api.update_service
+    counts = {}
+
+    def update(sid, version, **kwargs):
+        counts[sid] = counts.get(sid, 0) + 1
+        if kwargs["name"] == name and counts[sid] == 2:
+            api._record("update_service (refused)", sid)
+            raise error
+        return original(sid, version, **kwargs)
+    monkeypatch.setattr(api, "update_service", update)
+
+
+@pytest.mark.parametrize("error", [
+    _error(APIError, "rpc error: code = Unavailable desc = transport is closing"),
+    ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out. (read timeout=60)"),
+])
+def test_failed_reattach_names_the_detached_service_and_a_rerun_reattaches(run, client, in_use, monkeypatch, error):
+    nid, sid = in_use
+    api = client.api
+    api.add_service("db", networks=[nid])
+    _failing_reattach(api, monkeypatch, error)
+    result = run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
+    assert result["changed"] is True
+    assert result["services_detached"] == ["web"]
+    msg = result["msg"]
+    assert "service web" in msg and "Services left off the network: web" in msg and "Run the task again" in msg, msg
+    assert "reattach service web to helloTest (failed)" in result["actions"]
+    new = [n for n in api.networks_by_id.values() if n["Name"] == "helloTest"][0]
+    assert PENDING_REATTACH_LABEL in new["Labels"]
+    # db went back; web is off the network
+    assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
+
+    monkeypatch.undo()  # the engine is healthy again (and the run fixture's patches are re-applied below)
+    rerun = _rerun(monkeypatch, client, dict(CHANGED, recreate="always_detach"))
+    assert rerun["changed"] is True and rerun["services_touched"] == ["web"]
+    assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid", new["Id"]]
+    assert new["Id"] in api.networks_by_id  # not recreated again
+    third = _rerun(monkeypatch, client, dict(CHANGED, recreate="always_detach"))
+    assert third["changed"] is False and third["actions"] == []
+
+
+def _rerun(monkeypatch, client, args, check_mode=False):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(overlay_network, "get_docker_client", lambda module: client)
+    monkeypatch.setattr(overlay_networks, "read_routes", lambda: list(MANAGER_ROUTES))
+    if check_mode:
+        args = dict(args, _ansible_check_mode=True)
+    with module_args(args):
+        with pytest.raises(ExitJson) as info:
+            overlay_network.main()
+    return info.value.args[0]
+
+
+def test_pending_reattach_in_check_mode_is_reported_not_done(run, client, in_use, monkeypatch):
+    nid, sid = in_use
+    _failing_reattach(client.api, monkeypatch, _error(APIError, "update out of sequence"))
+    run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
+    monkeypatch.undo()
+    before = len(client.api.mutating_calls())
+    result = _rerun(monkeypatch, client, CHANGED, check_mode=True)
+    assert result["changed"] is True and result["services_touched"] == ["web"]
+    assert len(client.api.mutating_calls()) == before
+
+
+def test_pending_reattach_leaves_a_service_changed_since_alone(run, client, in_use, monkeypatch):
+    nid, sid = in_use
+    _failing_reattach(client.api, monkeypatch, _error(APIError, "update out of sequence"))
+    run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
+    monkeypatch.undo()
+    client.api.services_by_id[sid]["Version"]["Index"] += 7  # its owner updated it meanwhile
+    result = _rerun(monkeypatch, client, CHANGED)
+    assert result["changed"] is False
+    assert [n["Target"] for n in client.api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
+
+
+def test_pending_label_is_not_a_difference_from_declared_labels(run, client, in_use, monkeypatch):
+    _failing_reattach(client.api, monkeypatch, _error(APIError, "update out of sequence"))
+    run(dict(CHANGED, recreate="always_detach", labels={"team": "a"}), expect=FailJson)
+    monkeypatch.undo()
+    result = _rerun(monkeypatch, client, dict(CHANGED, labels={"team": "a"}))
+    assert result["differences"] == [] and PENDING_REATTACH_LABEL not in result["diff"]["after"].get("labels", {})
+
+
+def test_failed_rollback_names_what_stays_detached(run, client, in_use, monkeypatch):
+    nid, sid = in_use
+    client.api.create_error = "invalid pool request"
+    _failing_reattach(client.api, monkeypatch, _error(APIError, "rpc error: code = Unavailable"))
+    result = run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
+    assert result["changed"] is True and result["services_detached"] == ["web"]
+    assert "web" in result["msg"] and "detached" in result["msg"]
+
+
+# --- a subnet on the nodes' own network is refused -----------------------------------------
+
+def test_subnet_containing_a_node_address_is_refused(run, client):
+    result = run({"name": "underlay", "ipam_config": [{"subnet": "192.168.213.0/24"}]}, expect=FailJson)
+    msg = result["msg"]
+    assert "contains 192.168.213.11, the address of swarm node manager1" in msg
+    assert "contains 192.168.213.12, the address of swarm node worker1" in msg
+    assert "allow_underlay_overlap: true" in msg and "Nothing was changed" in msg
+    assert client.api.mutating_calls() == []
+
+
+def test_subnet_overlapping_a_route_of_the_manager_is_refused(run, client):
+    result = run({"name": "routed", "ipam_config": [{"subnet": "10.77.5.0/24"}]}, expect=FailJson)
+    assert "overlaps the route to 10.77.0.0/16 via eth1" in result["msg"]
+    assert client.api.mutating_calls() == []
+
+
+def test_underlay_overlap_allowed_on_request(run, client):
+    result = run({"name": "underlay", "ipam_config": [{"subnet": "192.168.213.0/24"}], "allow_underlay_overlap": True})
+    assert result["changed"] is True
+
+
+def test_existing_network_on_the_underlay_is_not_refused_again(run, client):
+    client.api.add_network("legacy", subnet="192.168.213.0/24")
+    result = run({"name": "legacy", "ipam_config": [{"subnet": "192.168.213.0/24"}]})
+    assert result["changed"] is False

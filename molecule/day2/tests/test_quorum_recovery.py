@@ -1,0 +1,84 @@
+"""Lost quorum and its runbook (issue 11 item 2): two of three managers' engines
+stop, the swarm has no leader, the services' containers keep running;
+playbooks/recover_quorum.yml on the manager the operator names brings back
+three managers (one Leader, two Reachable) with the same services and tasks,
+and site.yml then reruns with changed=0."""
+
+import json
+
+from conftest import node, recap_changed, run_playbook, wait_for
+
+SERVICE = "quorum-keeper"
+IMAGE = "swarmnet-day2/sleep:local"
+
+
+def ensure_sleep_image(hosts):
+    """A tiny image made on each node from its own /bin/sleep (no registry here)."""
+    for name in hosts:
+        node(name).check_output(
+            "docker image inspect %s >/dev/null 2>&1 || tar -C / -chf - bin/sleep lib/x86_64-linux-gnu/libc.so.6 "
+            "lib64/ld-linux-x86-64.so.2 | docker import --change 'CMD [\"/bin/sleep\", \"infinity\"]' - %s" % (IMAGE, IMAGE))
+
+
+def managers_view(host):
+    """{hostname: [(status, manager status)]}: a list, so that a stale second entry shows."""
+    view = {}
+    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
+        entry = json.loads(line)
+        view.setdefault(entry["Hostname"], []).append((entry["Status"], entry["ManagerStatus"] or "worker"))
+    return view
+
+
+def worker_tasks(host):
+    """{task ID: node} of the service's running tasks."""
+    out = host.check_output("docker service ps %s --filter desired-state=running --format '{{.ID}} {{.Node}} {{.CurrentState}}'" % SERVICE)
+    return dict((line.split()[0], line.split()[1]) for line in out.splitlines() if " Running " in " %s " % line)
+
+
+def containers(name):
+    return sorted(node(name).check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s" % SERVICE).split())
+
+
+def test_lost_quorum_is_recovered_by_the_runbook(groups):
+    managers, workers = groups["swarm_managers"], groups["swarm_workers"]
+    survivor, dead = managers[1], [managers[0], managers[2]]
+    keeper = node(survivor)
+    ensure_sleep_image(workers)
+    keeper.check_output("docker service create --quiet --detach --name %s --replicas %d --constraint node.role==worker %s"
+                        % (SERVICE, len(workers), IMAGE))
+    recovered = False
+    try:
+        assert wait_for(lambda: len(worker_tasks(keeper)) == len(workers), timeout=60), worker_tasks(keeper)
+        service_id = keeper.check_output("docker service inspect --format '{{.ID}}' %s" % SERVICE)
+        tasks_before = worker_tasks(keeper)
+        containers_before = dict((w, containers(w)) for w in workers)
+
+        for name in dead:
+            node(name).check_output("systemctl stop docker.socket docker.service")
+        # Without a leader the node list fails ("does not have a leader" or a Raft deadline).
+        assert wait_for(lambda: keeper.run("timeout 30 docker node ls").rc != 0, timeout=90)
+        failed = keeper.run("timeout 30 docker node ls")
+        assert "leader" in failed.stderr or "DeadlineExceeded" in failed.stderr, failed.stderr
+        assert dict((w, containers(w)) for w in workers) == containers_before  # the tasks keep running
+
+        rc, out = run_playbook("playbooks/recover_quorum.yml", "-e", "recover_quorum_survivor=%s" % survivor)
+        assert rc == 0, out[-5000:]
+        assert "docker swarm init --force-new-cluster" not in out  # no command line leaks, only task names
+        view = managers_view(keeper)
+        assert sorted(view[m][0][1] for m in managers) == ["Leader", "Reachable", "Reachable"], view
+        assert all(view[m] == [("Ready", view[m][0][1])] for m in managers), view  # one entry each, no stale one
+        assert all(view[w] == [("Ready", "worker")] for w in workers), view
+        assert keeper.check_output("docker service inspect --format '{{.ID}}' %s" % SERVICE) == service_id
+        assert worker_tasks(keeper) == tasks_before
+        assert dict((w, containers(w)) for w in workers) == containers_before
+
+        rc, out = run_playbook("site.yml")
+        assert rc == 0 and recap_changed(out) == 0, out[-5000:]
+        recovered = True
+    finally:
+        if not recovered:
+            # Leave the cluster whole for the next test whatever failed above.
+            for name in dead:
+                node(name).run("systemctl start docker")
+            run_playbook("playbooks/recover_quorum.yml", "-e", "recover_quorum_survivor=%s" % survivor)
+        keeper.run("docker service rm %s" % SERVICE)
