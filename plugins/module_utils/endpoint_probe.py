@@ -26,10 +26,6 @@ raw = {"dns": {"name": {"query": str, "addresses": [str], "error": str|None},
                                              "address": str (requests by name only)}]}]}
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 # Target groups, in the order they are probed and reported.

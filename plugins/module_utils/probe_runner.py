@@ -9,10 +9,6 @@ or by exec in a running task container on this node. Everything it creates
 is removed again, also when the probe fails.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 import os
 import uuid

@@ -6,10 +6,6 @@ The CONTEXT_*/RAW_* dicts are the shapes probe_runner.gather_context and the
 in-container PROBE_SCRIPT produce.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import json
 import os

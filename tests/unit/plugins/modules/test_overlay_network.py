@@ -7,10 +7,6 @@ reports them, records every call, and answers like Engine 20.10. Bad input must
 fail before the engine is asked anything; refusals must make no mutating call.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 
 import pytest
@@ -20,7 +16,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, exit_json, fail_json, module_args
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import APIError, NotFound
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS, APIError, NotFound
 from ansible_collections.swarmnet.overlay.plugins.modules import overlay_network
 
 MUTATING = {"create_network", "remove_network", "update_service", "connect_container_to_network", "disconnect_container_from_network"}
@@ -219,7 +215,7 @@ TUTORIAL = {"name": "helloTest", "ipam_config": [{"subnet": "172.19.0.1/24", "ga
 def test_documentation_matches_argument_spec():
     doc = yaml.safe_load(overlay_network.DOCUMENTATION)["options"]
     spec = overlay_network.argument_spec()
-    for key in ("docker_host", "timeout"):
+    for key in DOCKER_COMMON_ARGS:
         spec.pop(key)
     assert set(doc) == set(spec)
     for name, option in spec.items():
