@@ -161,18 +161,27 @@ def _tls_client_kwargs(settings):
     )
 
 
-def _mount_hostname_check(client, hostname):
-    """Check the engine's certificate against tls_hostname instead of the address in docker_host.
+def _mount_tls_adapter(client, ca_path, hostname):
+    """Verify the engine's certificate against ca_path, and its name against tls_hostname when given.
 
-    Docker SDK 7 dropped assert_hostname from TLSConfig; urllib3 still takes
-    it as a pool argument, so an adapter passes it on.
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment win
+    over a session's own CA file (psf/requests#3829), which would silently
+    replace ca_path; this adapter passes ca_path on every request. Docker
+    SDK 7 dropped assert_hostname from TLSConfig; urllib3 still takes it as a
+    pool argument.
     """
-    class HostnameAdapter(requests.adapters.HTTPAdapter):
+    class TLSAdapter(requests.adapters.HTTPAdapter):
         def init_poolmanager(self, *args, **kwargs):
-            kwargs["assert_hostname"] = hostname
+            if hostname:
+                kwargs["assert_hostname"] = hostname
             return super().init_poolmanager(*args, **kwargs)
 
-    client.api.mount("https://", HostnameAdapter())
+        def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+            if ca_path:
+                kwargs["verify"] = ca_path
+            return super().send(request, **kwargs)
+
+    client.api.mount("https://", TLSAdapter())
 
 
 def get_docker_client(module):
@@ -188,20 +197,20 @@ def get_docker_client(module):
         module.fail_json(msg=str(exc))
     for option in ("ca_path", "client_cert", "client_key"):
         if settings[option] and not os.path.isfile(settings[option]):
-            module.fail_json(msg="%s %s is not a file on %s (set %s, or DOCKER_CERT_PATH to the directory holding %s)"
-                             % (option, settings[option], "the host the module runs on", option, CERT_PATH_FILES[option]))
+            module.fail_json(msg="%s: %s is not a file where the module runs (set %s, or DOCKER_CERT_PATH to a directory "
+                             "holding %s). Nothing was changed." % (option, settings[option], option, CERT_PATH_FILES[option]))
     auto_version = settings["version"].lower() == "auto"
     try:
-        # With tls_hostname the adapter must be in place before the first
+        # When verifying, the adapter must be in place before the first
         # request, so the API version is asked for afterwards.
         client = docker.DockerClient(
             base_url=settings["base_url"],
             timeout=settings["timeout"],
-            version=docker.constants.DEFAULT_DOCKER_API_VERSION if auto_version and settings["tls_hostname"] else settings["version"],
+            version=docker.constants.DEFAULT_DOCKER_API_VERSION if auto_version and settings["verify"] else settings["version"],
             tls=_tls_client_kwargs(settings),
         )
-        if settings["tls_hostname"]:
-            _mount_hostname_check(client, settings["tls_hostname"])
+        if settings["verify"]:
+            _mount_tls_adapter(client, settings["ca_path"], settings["tls_hostname"])
             if auto_version:
                 client.api._version = client.api._retrieve_server_version()  # pylint: disable=protected-access
         client.ping()
