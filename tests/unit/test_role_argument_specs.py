@@ -5,7 +5,10 @@
 The role's real defaults come from defaults/main.yml; argument_specs.yml is
 what ansible-doc and Galaxy show. A default that is a template is compared
 with what it renders to when nothing else is set (role vars only); one that
-renders to omit, or needs facts, must have no default in the spec.
+renders to omit, or needs facts, must have no default in the spec. An option
+that takes null as a value ("null for none" in its description) leaves its
+default out of the spec: role validation would refuse null once a default is
+stated; its description names the default instead.
 """
 
 import glob
@@ -72,6 +75,10 @@ def _compare(name, option, value, problems):
             problems.append("%s: spec default %r, but the real default is computed on the host" % (name, stated))
         return
     if stated is NO_DEFAULT and value is None:
+        return
+    if stated is NO_DEFAULT and "null" in str(option.get("description", "")):
+        if str(value) not in str(option["description"]):
+            problems.append("%s: defaults/main.yml %r, not named in the description of the nullable option" % (name, value))
         return
     if stated != value:
         problems.append("%s: spec default %r, defaults/main.yml %r" % (name, None if stated is NO_DEFAULT else stated, value))
