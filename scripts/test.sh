@@ -2,8 +2,9 @@
 # README command 2: run every test of the collection.
 #   1. unit tests (pure logic, no Docker)                 pytest tests/unit
 #   2. ansible-test sanity                                 on a copy under ansible_collections/swarmnet/overlay
-#   3. ansible-lint, production profile
-#   4. the collection builds, installs, and its playbook resolves by FQCN from the installed copy
+#   3. ansible-lint, production profile; antsibull-docs lint-collection-docs
+#   4. the collection builds, installs, and its playbook resolves by FQCN from the installed copy;
+#      ansible-builder writes an execution environment's build context with it (no image is built)
 #   5. Molecule scenario "lab": real swarm on node containers: create, converge,
 #      idempotence, verify (pytest-testinfra), destroy
 #   6. Molecule scenario "day2": three managers and two workers on node containers,
@@ -61,6 +62,13 @@ run_sanity() {
 run_lint() {
     stage "ansible-lint (production profile)"
     ansible-lint --profile production --offline
+    stage "antsibull-docs lint-collection-docs (the docs as Galaxy renders them)"
+    local tree
+    tree="$(mktemp -d /tmp/swarmnet-docs.XXXXXX)"
+    copy_collection_to "$tree/ansible_collections/swarmnet/overlay"
+    (cd "$tree/ansible_collections/swarmnet/overlay" &&
+        ANSIBLE_COLLECTIONS_PATH="$tree:$ANSIBLE_COLLECTIONS_PATH" antsibull-docs lint-collection-docs --plugin-docs .)
+    rm -rf "$tree"
 }
 
 run_build() {
@@ -74,7 +82,27 @@ run_build() {
     printf '[defaults]\n' >"$out/ansible.cfg"   # not the checkout's ansible.cfg
     (cd "$out" && ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_CONFIG="$out/ansible.cfg" \
         ansible-playbook -i localhost, swarmnet.overlay.site --syntax-check)
+    check_execution_environment "$out"
     rm -rf "$out"
+}
+
+# The execution environment: ansible-builder writes the build context of docs/execution-environment.yml
+# with the collection just built, and reads our meta/execution-environment.yml from the installed copy.
+# No image is built (that needs a registry for the base image).
+check_execution_environment() {
+    local out="$1" ee="$1/ee" tarball
+    tarball="$(ls "$out"/swarmnet-overlay-*.tar.gz)"
+    mkdir -p "$ee"
+    cp docs/execution-environment.yml "$ee/"
+    printf -- '---\ncollections:\n  - name: %s\n    type: file\n' "$tarball" >"$ee/ee-requirements.yml"
+    ansible-builder create -f "$ee/execution-environment.yml" -c "$ee/context" --output-filename Containerfile >/dev/null
+    grep -q "ansible-galaxy collection install" "$ee/context/Containerfile"
+    grep -q "swarmnet-overlay-" "$ee/context/_build/requirements.yml"
+    local deps
+    deps="$(ansible-builder introspect "$out/installed")"
+    grep -q "docker>=7.0.0,<8  # from collection swarmnet.overlay" <<<"$deps"
+    grep -q "openssh-client \[platform:dpkg\]  # from collection swarmnet.overlay" <<<"$deps"
+    echo "execution environment: context in $(basename "$ee")/context, Containerfile and _build/ checked"
 }
 
 run_molecule() {

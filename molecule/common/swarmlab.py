@@ -42,13 +42,15 @@ def _ansible_env(**extra):
     return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), **extra)
 
 
-def run_module(hostname, module, args, check=False):
+def run_module(hostname, module, args, check=False, env=None):
     """Run one module ad hoc on a lab node; return (failed, result).
+
+    env: extra environment for ansible (a module run on localhost sees it).
 
     testinfra's host.ansible() cannot tell a failure here: ansible-core 2.21
     no longer writes "failed" into --tree files, so use the json callback.
     """
-    env = _ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    env = _ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", **(env or {}))
     out = subprocess.run(["ansible", "-i", INVENTORY, hostname, "-m", module, "-a", json.dumps(args)] + (["--check"] if check else []),
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     result = json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"][hostname]

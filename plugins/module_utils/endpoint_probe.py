@@ -3,7 +3,7 @@
 """Pure analysis for the service_endpoint_probe module (no Docker needed).
 
 The probe has three steps: probe_runner gathers facts from the engine
-(service, tasks, network, node) into a *context* dict; PROBE_SCRIPT runs
+(service, tasks, network, node) into a *context* dict; probe_script runs
 inside a container on the overlay network and prints the *raw* observations
 as JSON; this file turns both into the module's result: DNS answers, the
 inferred endpoint mode, answers grouped by responder per target, and
@@ -26,11 +26,10 @@ raw = {"dns": {"name": {"query": str, "addresses": [str], "error": str|None},
                                              "address": str (requests by name only)}]}]}
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
+import ipaddress
 import json
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import probe_script
 
 # Target groups, in the order they are probed and reported.
 GROUP_NAME = "name"
@@ -47,191 +46,25 @@ MODE_DNSRR = "dnsrr"
 MODE_UNRESOLVABLE = "unresolvable"
 MODE_UNKNOWN = "unknown"
 
-REASON_TIMEOUT = "timeout"
-REASON_REFUSED = "connection refused"
-REASON_UNRESOLVABLE = "unresolvable name"
+# The reasons the probe script gives for failed requests.
+REASON_TIMEOUT = probe_script.REASON_TIMEOUT
+REASON_REFUSED = probe_script.REASON_REFUSED
+REASON_UNRESOLVABLE = probe_script.REASON_UNRESOLVABLE
 
 
 class ProbeError(Exception):
     """The probe could not run or its output could not be read."""
 
 
-# Runs inside the probe container (any python3 >= 3.5, standard library
-# only): python3 -c PROBE_SCRIPT '<spec json>'. Lookups go through the
-# container's resolver, i.e. Docker's embedded DNS at 127.0.0.11. Each target
-# gets its own thread so a silent VIP costs requests*timeout once, not per
-# target; requests to one target stay sequential so rotation is visible.
-# Requests by name ask the nameserver directly (a minimal A query) and use
-# the first address it sends: getaddrinfo re-sorts answers (RFC 3484 longest
-# prefix), which would hide the dnsrr rotation that clients like the
-# tutorial's see. A name that did not resolve is not looked up again per
-# request (each miss is forwarded by Docker to the node's upstream DNS).
-PROBE_SCRIPT = r'''
-import errno, json, random, socket, struct, sys, threading, time
-try:
-    from urllib.request import ProxyHandler, Request, build_opener
-    from urllib.error import HTTPError, URLError
-except ImportError:
-    sys.stdout.write(json.dumps({"error": "python3 urllib missing"}))
-    sys.exit(3)
-
-spec = json.loads(sys.argv[1])
-opener = build_opener(ProxyHandler({}))
-
-
-def nameserver():
-    try:
-        with open("/etc/resolv.conf") as handle:
-            for line in handle:
-                parts = line.split()
-                if len(parts) >= 2 and parts[0] == "nameserver":
-                    return parts[1]
-    except (IOError, OSError):
-        pass
-    return "127.0.0.11"
-
-
-# (host, port); the spec may name another one (unit tests on loopback).
-NAMESERVER = tuple(spec["nameserver"]) if spec.get("nameserver") else (nameserver(), 53)
-
-
-def query_a(name, timeout):
-    qid = random.randint(0, 65535)
-    packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    for label in name.rstrip(".").split("."):
-        packet += struct.pack("B", len(label)) + label.encode("ascii")
-    packet += b"\x00" + struct.pack(">HH", 1, 1)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.settimeout(timeout)
-        sock.sendto(packet, NAMESERVER)
-        while True:
-            data = bytearray(sock.recv(4096))
-            if len(data) >= 12 and struct.unpack(">H", bytes(data[:2]))[0] == qid:
-                break
-    finally:
-        sock.close()
-    qdcount, ancount = struct.unpack(">HH", bytes(data[4:8]))
-
-    def skip_name(pos):
-        while True:
-            if data[pos] == 0:
-                return pos + 1
-            if data[pos] & 0xC0 == 0xC0:
-                return pos + 2
-            pos += 1 + data[pos]
-
-    pos = 12
-    for _ in range(qdcount):
-        pos = skip_name(pos) + 4
-    addrs = []
-    for _ in range(ancount):
-        pos = skip_name(pos)
-        rtype, _, _, rdlen = struct.unpack(">HHIH", bytes(data[pos:pos + 10]))
-        pos += 10
-        if rtype == 1 and rdlen == 4:
-            addrs.append(socket.inet_ntoa(bytes(data[pos:pos + 4])))
-        pos += rdlen
-    return addrs
-
-
-def reason_of(exc):
-    if isinstance(exc, HTTPError):
-        try:
-            text = exc.read(4096).decode("utf-8", "replace").strip()
-        except Exception:
-            text = ""
-        first = text.splitlines()[0][:200] if text else ""
-        return "http status %d: %s" % (exc.code, first) if first else "http status %d" % exc.code
-    if isinstance(exc, URLError) and not isinstance(exc.reason, str):
-        exc = exc.reason
-    if isinstance(exc, socket.gaierror):
-        return "unresolvable name"
-    if isinstance(exc, socket.timeout):
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset"
-    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-        return "no route to host"
-    if isinstance(exc, OSError) and exc.errno == errno.ETIMEDOUT:
-        return "timeout"
-    return "%s: %s" % (type(exc).__name__, exc)
-
-
-def lookup(query):
-    try:
-        infos = socket.getaddrinfo(query, None, socket.AF_INET, socket.SOCK_STREAM)
-        return {"query": query, "addresses": sorted(set(i[4][0] for i in infos)), "error": None}
-    except socket.gaierror as exc:
-        return {"query": query, "addresses": [], "error": "%s" % (exc.strerror or exc)}
-
-
-def one(url, timeout, host=None):
-    start = time.time()
-    try:
-        request = Request(url, headers={"Host": host} if host else {})
-        response = opener.open(request, timeout=timeout)
-        try:
-            body = response.read(65536)
-        finally:
-            response.close()
-        text = body.decode("utf-8", "replace").strip()
-        line = text.splitlines()[0].strip() if text else "(empty body)"
-        return {"ok": True, "line": line, "ms": round((time.time() - start) * 1000.0, 1)}
-    except Exception as exc:  # every failure is data for the report
-        return {"ok": False, "reason": reason_of(exc), "ms": round((time.time() - start) * 1000.0, 1)}
-
-
-def by_name(target, timeout):
-    try:
-        addrs = query_a(target["name"], timeout)
-    except Exception:  # no direct answer: let the system resolver do it
-        addrs = []
-    if not addrs:
-        return one(target["url"], timeout)
-    answer = one("http://%s:%d%s" % (addrs[0], target["port"], target["path"]), timeout,
-                 "%s:%d" % (target["name"], target["port"]))
-    answer["address"] = addrs[0]
-    return answer
-
-
-out = {"dns": {}, "python": sys.version.split()[0], "nameserver": NAMESERVER[0]}
-for key, query in sorted(spec["names"].items()):
-    out["dns"][key] = lookup(query)
-unresolved = set(entry["query"] for entry in out["dns"].values() if not entry["addresses"])
-results = [None] * len(spec["targets"])
-
-
-def run(index, target):
-    answers = []
-    for _ in range(spec["requests"]):
-        if target.get("name") in unresolved:
-            answers.append({"ok": False, "reason": "unresolvable name", "ms": 0.0})
-        elif target.get("name"):
-            answers.append(by_name(target, spec["timeout"]))
-        else:
-            answers.append(one(target["url"], spec["timeout"]))
-    results[index] = {"url": target["url"], "answers": answers}
-
-
-threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(spec["targets"])]
-for thread in threads:
-    thread.daemon = True
-    thread.start()
-for thread in threads:
-    thread.join()
-out["targets"] = results
-sys.stdout.write(json.dumps(out))
-sys.stdout.flush()
-'''
-
-
 def is_ipv4(text):
-    """True for a dotted-quad IPv4 address (guards against engine placeholders like "<nil>")."""
-    parts = (text or "").split(".")
-    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+    """True for an IPv4 address (guards against engine placeholders like "<nil>")."""
+    if not isinstance(text, str):
+        return False
+    try:
+        ipaddress.IPv4Address(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _path(context):
@@ -281,7 +114,7 @@ def _spec_target(target, context):
 
 
 def build_spec(context, requests, timeout):
-    """The JSON-able input of PROBE_SCRIPT."""
+    """The JSON-able input of probe_script."""
     name = context["service"]["name"]
     return {
         "names": {"name": name, "tasks": "tasks." + name},
@@ -292,7 +125,7 @@ def build_spec(context, requests, timeout):
 
 
 def parse_probe_output(stdout, stderr="", exit_code=0):
-    """Read the JSON printed by PROBE_SCRIPT, or raise ProbeError saying why not."""
+    """Read the JSON printed by probe_script, or raise ProbeError saying why not."""
     if isinstance(stdout, bytes):
         stdout = stdout.decode("utf-8", "replace")
     if isinstance(stderr, bytes):

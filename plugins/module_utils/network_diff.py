@@ -8,10 +8,6 @@ the small service-spec manipulations the Docker side needs. Everything here
 works on plain dicts so that it can be unit tested without an engine.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import ipaddress
 import json
@@ -59,7 +55,7 @@ def _text(value):
     """Option and label values as the engine stores them: strings."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return u"%s" % (value,)
+    return str(value)
 
 
 def _parse_network(field, value, warnings):
@@ -74,7 +70,7 @@ def _parse_network(field, value, warnings):
         raise NetworkSpecError(
             field, "%r is not a valid CIDR (%s)" % (value, exc),
             "Write an address with a prefix length, e.g. 172.19.0.0/24 or fd00:19::/64")
-    if u"%s" % strict != value:
+    if str(strict) != value:
         try:
             ipaddress.ip_network(value)
             # Only a spelling difference (e.g. IPv6 zero compression): no warning.
@@ -107,7 +103,7 @@ def _check_inside(field, address, subnet, subnet_field, what):
 def _normalise_ipam_entry(index, entry, warnings):
     prefix = "ipam_config[%d]" % index
     subnet = _parse_network(prefix + ".subnet", entry.get("subnet"), warnings)
-    result = {"subnet": u"%s" % subnet, "gateway": None, "ip_range": None, "aux_addresses": None}
+    result = {"subnet": str(subnet), "gateway": None, "ip_range": None, "aux_addresses": None}
 
     gateway = entry.get("gateway")
     if gateway is not None:
@@ -118,7 +114,7 @@ def _normalise_ipam_entry(index, entry, warnings):
             raise NetworkSpecError(
                 prefix + ".gateway", "%s is the network or broadcast address of %s" % (address, subnet),
                 "Use a host address such as %s" % (subnet.network_address + 1))
-        result["gateway"] = u"%s" % address
+        result["gateway"] = str(address)
 
     ip_range = entry.get("ip_range")
     if ip_range is not None:
@@ -127,7 +123,7 @@ def _normalise_ipam_entry(index, entry, warnings):
             raise NetworkSpecError(
                 prefix + ".ip_range", "%s is not inside its subnet %s" % (rng, subnet),
                 "Choose a range inside %s, e.g. %s" % (subnet, subnet))
-        result["ip_range"] = u"%s" % rng
+        result["ip_range"] = str(rng)
 
     aux = entry.get("aux_addresses")
     if aux is not None:
@@ -139,7 +135,7 @@ def _normalise_ipam_entry(index, entry, warnings):
             field = "%s.aux_addresses.%s" % (prefix, key)
             address = _parse_address(field, value)
             _check_inside(field, address, subnet, prefix + ".subnet", "auxiliary address")
-            normalised[u"%s" % key] = u"%s" % address
+            normalised[str(key)] = str(address)
         result["aux_addresses"] = normalised
     return result, subnet
 
@@ -195,11 +191,11 @@ def normalise_declared(params):
             declared["enable_ipv6"] = True
 
     if params.get("labels") is not None:
-        declared["labels"] = dict((u"%s" % k, _text(v)) for k, v in params["labels"].items())
+        declared["labels"] = dict((str(k), _text(v)) for k, v in params["labels"].items())
 
     options = params.get("driver_options")
     if options is not None:
-        options = dict((u"%s" % k, _text(v)) for k, v in options.items())
+        options = dict((str(k), _text(v)) for k, v in options.items())
         # The dedicated options and their raw driver-option spellings must agree.
         if ENCRYPTED_OPTION in options:
             value = options.pop(ENCRYPTED_OPTION)
@@ -253,7 +249,7 @@ def _engine_network(value):
     if not value:
         return None
     try:
-        return u"%s" % ipaddress.ip_network(value, strict=False)
+        return str(ipaddress.ip_network(value, strict=False))
     except ValueError:
         return value
 
@@ -455,7 +451,7 @@ def _show(value):
         return "true" if value else "false"
     if isinstance(value, dict) and not value:
         return "{}"
-    return u"%s" % (value,)
+    return str(value)
 
 
 def format_differences(differences):
@@ -469,7 +465,7 @@ def create_arguments(state):
     for key in ENGINE_ADDED_OPTIONS:
         options.pop(key, None)
     if state.get("mtu") is not None:
-        options[MTU_OPTION] = u"%s" % state["mtu"]
+        options[MTU_OPTION] = str(state["mtu"])
     if state.get("encrypted"):
         # What `docker network create --opt encrypted` sends.
         options[ENCRYPTED_OPTION] = ""
@@ -620,8 +616,8 @@ def subnet_overlaps(state, networks, skip_ids=()):
             for subnet in mine:
                 if subnet.version == other.version and subnet.overlaps(other):
                     found.append({
-                        "subnet": u"%s" % subnet, "network": net.get("Name"), "network_id": net.get("Id"),
-                        "driver": net.get("Driver"), "scope": net.get("Scope"), "other_subnet": u"%s" % other,
+                        "subnet": str(subnet), "network": net.get("Name"), "network_id": net.get("Id"),
+                        "driver": net.get("Driver"), "scope": net.get("Scope"), "other_subnet": str(other),
                     })
     return found
 

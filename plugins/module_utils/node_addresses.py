@@ -13,10 +13,6 @@ The parsing functions are pure (no network, no files) so that unit tests can
 cover them; the few functions that look at the node say so in their docstring.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import errno
 import ipaddress
 import re

@@ -9,10 +9,6 @@ keep the rest of their spec. :class:`OverlayNetworkReconciler` puts it together.
 Works with the Docker SDK for Python 5.0.3 (Debian 12) and later.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import time
 

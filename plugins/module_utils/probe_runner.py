@@ -3,7 +3,7 @@
 """The Docker-touching half of service_endpoint_probe.
 
 It gathers facts about the service, its tasks and the network from the
-engine of the node the module runs on, then runs endpoint_probe.PROBE_SCRIPT
+engine of the node the module runs on, then runs probe_script.py
 inside the overlay network: in a short-lived container (attachable network)
 or by exec in a running task container on this node. Everything it creates
 is removed again, also when the probe fails; a run that was killed before it
@@ -11,11 +11,8 @@ could remove its container leaves it to the next run, which sweeps labelled
 probe containers past their expiry.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import calendar
+import inspect
 import json
 import os
 import time
@@ -26,8 +23,8 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client imp
     NotFound,
     api_error_text,
 )
+from ansible_collections.swarmnet.overlay.plugins.module_utils import probe_script
 from ansible_collections.swarmnet.overlay.plugins.module_utils.endpoint_probe import (
-    PROBE_SCRIPT,
     ProbeError,
     is_ipv4,
     parse_probe_output,
@@ -212,8 +209,17 @@ def find_task_container(client, service, network):
     return None
 
 
+def probe_source():
+    """The source of probe_script.py, read from wherever the module runs.
+
+    Importing probe_script makes AnsiballZ ship the file with the module; its
+    loader (a zip archive on the node) still has the source text.
+    """
+    return inspect.getsource(probe_script)
+
+
 def _command(spec):
-    return ["python3", "-c", PROBE_SCRIPT, json.dumps(spec, sort_keys=True)]
+    return ["python3", "-c", probe_source(), json.dumps(spec, sort_keys=True)]
 
 
 def _created_epoch(created):

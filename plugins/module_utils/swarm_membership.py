@@ -19,10 +19,6 @@ digest as they are, trailing newline included). When the CA cannot be read
 (``Swarm.RemoteManagers``) overlapping with ``remote_addrs`` is the fallback.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import os
 import re

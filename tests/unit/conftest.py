@@ -6,10 +6,6 @@ The repository keeps a symlink .collections/ansible_collections/swarmnet/overlay
 pointing at the repository root; putting .collections on sys.path is enough.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import sys
 

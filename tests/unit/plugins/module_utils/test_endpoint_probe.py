@@ -3,12 +3,8 @@
 """endpoint_probe: mode inference, grouping and diagnoses from recorded inputs.
 
 The CONTEXT_*/RAW_* dicts are the shapes probe_runner.gather_context and the
-in-container PROBE_SCRIPT produce.
+in-container probe_script.py produce.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import json
@@ -21,6 +17,7 @@ import time
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint_probe as ep
+from ansible_collections.swarmnet.overlay.plugins.module_utils import probe_runner
 
 HELLO = {
     "10.77.0.3": "hello from 5c0f3d2b91aa 10.77.0.3 172.18.0.3",
@@ -283,7 +280,7 @@ def _free_port():
 
 
 def test_probe_script_against_demo_app_on_loopback():
-    """PROBE_SCRIPT end to end on loopback: answer, refused, timeout, grouping."""
+    """probe_script.py, as probe_runner sends it, end to end on loopback: answer, refused, timeout, grouping."""
     app = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "demo_services", "files", "app", "demo_app.py")
     port, refused = _free_port(), _free_port()
     silent = socket.socket()  # accepts connections into the backlog, never answers
@@ -303,7 +300,7 @@ def test_probe_script_against_demo_app_on_loopback():
             {"url": "http://127.0.0.1:%d/" % refused},
             {"url": "http://127.0.0.1:%d/" % silent.getsockname()[1]},
         ]}
-        out = subprocess.run([sys.executable, "-c", ep.PROBE_SCRIPT, json.dumps(spec)], stdout=subprocess.PIPE,
+        out = subprocess.run([sys.executable, "-c", probe_runner.probe_source(), json.dumps(spec)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, timeout=30, check=False)
         raw = ep.parse_probe_output(out.stdout, out.stderr, out.returncode)
     finally:
@@ -376,7 +373,7 @@ def test_probe_script_by_name_follows_dns_order():
         spec = ep.build_spec(ctx, 4, 1)
         spec["names"] = {"name": "localhost"}
         spec["nameserver"] = ["127.0.0.1", dns_server.port]
-        out = subprocess.run([sys.executable, "-c", ep.PROBE_SCRIPT, json.dumps(spec)], stdout=subprocess.PIPE,
+        out = subprocess.run([sys.executable, "-c", probe_runner.probe_source(), json.dumps(spec)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, timeout=30, check=False)
         raw = ep.parse_probe_output(out.stdout, out.stderr, out.returncode)
     finally:
@@ -402,7 +399,7 @@ def test_unresolved_name_is_not_looked_up_per_request():
     # getaddrinfo must fail without the network: point the script at an empty hosts-only world.
     script = "import socket\n" \
              "def _fail(*a, **k):\n    raise socket.gaierror(-2, 'Name or service not known')\n" \
-             "socket.getaddrinfo = _fail\n" + ep.PROBE_SCRIPT
+             "socket.getaddrinfo = _fail\n" + probe_runner.probe_source()
     out = subprocess.run([sys.executable, "-c", script, json.dumps(spec)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=30, check=False)
     raw = ep.parse_probe_output(out.stdout, out.stderr, out.returncode)
@@ -411,7 +408,7 @@ def test_unresolved_name_is_not_looked_up_per_request():
 
 
 # Recorded on the lab (3 node containers, Engine 20.10, kernel without IPVS), 2026-11-29:
-# context from the module's result on swarmnet-lab-manager1, raw from PROBE_SCRIPT run there
+# context from the module's result on swarmnet-lab-manager1, raw from the probe script run there
 # in a container on network probetest. rr_vxlan: 4789/udp dropped on worker1 (iptables INPUT);
 # ingonly: a service published only on ingress.
 RECORDED = json.loads("""

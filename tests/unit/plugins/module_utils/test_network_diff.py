@@ -1,10 +1,6 @@
 # Copyright (c) swarmnet developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import network_diff as nd

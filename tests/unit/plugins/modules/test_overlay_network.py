@@ -7,10 +7,6 @@ reports them, records every call, and answers like Engine 20.10. Bad input must
 fail before the engine is asked anything; refusals must make no mutating call.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 
 import pytest
@@ -22,7 +18,7 @@ from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harn
 
 from requests.exceptions import ReadTimeout
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import APIError, NotFound
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS, APIError, NotFound
 from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff import PENDING_REATTACH_LABEL
 from ansible_collections.swarmnet.overlay.plugins.module_utils import overlay_networks
 from ansible_collections.swarmnet.overlay.plugins.modules import overlay_network
@@ -229,7 +225,7 @@ TUTORIAL = {"name": "helloTest", "ipam_config": [{"subnet": "172.19.0.1/24", "ga
 def test_documentation_matches_argument_spec():
     doc = yaml.safe_load(overlay_network.DOCUMENTATION)["options"]
     spec = overlay_network.argument_spec()
-    for key in ("docker_host", "timeout"):
+    for key in DOCKER_COMMON_ARGS:
         spec.pop(key)
     assert set(doc) == set(spec)
     for name, option in spec.items():

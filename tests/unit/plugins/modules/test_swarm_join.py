@@ -6,10 +6,6 @@ Only AnsibleModule.exit_json/fail_json are patched (to capture the result), and
 get_docker_client is replaced by a sentinel that proves validation passed.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 import socket
 
