@@ -37,13 +37,13 @@ options:
     type: str
   iptables_chain:
     description:
-      - The iptables chain whose rules are returned in RV(node.firewall.iptables.chain_rules).
+      - The iptables chain whose rules are returned in C(firewall.iptables.chain_rules) of RV(node).
     type: str
     default: SWARMNET-INPUT
   iptables_published_chain:
     description:
       - The iptables chain, reached from C(DOCKER-USER), whose rules are returned in
-        RV(node.firewall.iptables.published_chain_rules).
+        C(firewall.iptables.published_chain_rules) of RV(node).
     type: str
     default: SWARMNET-PUBLISHED
   firewalld_zone:

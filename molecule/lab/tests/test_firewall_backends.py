@@ -27,11 +27,22 @@ def _facts(name):
     return result["node"]
 
 
+_ADDRESSES = {}
+
+
 def _addresses(name):
-    """(eth0, eth1) IPv4 addresses of a lab node, as its kernel has them."""
-    out = node(name).check_output("ip -o -4 addr show")
-    found = {line.split()[1]: line.split()[3].split("/")[0] for line in out.splitlines()}
-    return found["eth0"], found["eth1"]
+    """(eth0, eth1) IPv4 addresses of a lab node, as its kernel has them (read once)."""
+    if name not in _ADDRESSES:
+        out = node(name).check_output("ip -o -4 addr show")
+        found = {line.split()[1]: line.split()[3].split("/")[0] for line in out.splitlines()}
+        _ADDRESSES[name] = (found["eth0"], found["eth1"])
+    return _ADDRESSES[name]
+
+
+@pytest.fixture(scope="module")
+def read_nodes(swarm_nodes):
+    """node_facts of every swarm node, read once after converge."""
+    return {name: _facts(name) for name in swarm_nodes}
 
 
 def _allowed_sources(name):
@@ -64,14 +75,14 @@ def _node_connects(name, address, port):
 
 def _firewall_state(name):
     host = node(name)
-    return {cmd: host.run(cmd).stdout for cmd in ("ufw show added", "ufw status verbose", "firewall-cmd --list-all",
-                                                 "firewall-cmd --permanent --list-all", "iptables -S")}
+    commands = ("ufw show added", "ufw status verbose", "firewall-cmd --list-all", "firewall-cmd --permanent --list-all", "iptables -S")
+    return {cmd: host.run(cmd).stdout for cmd in commands}
 
 
-def test_each_node_uses_its_detected_firewall_with_default_deny(swarm_nodes):
+def test_each_node_uses_its_detected_firewall_with_default_deny(swarm_nodes, read_nodes):
     seen = {}
     for name in swarm_nodes:
-        facts = _facts(name)
+        facts = read_nodes[name]
         firewall = facts["firewall"]
         seen[name] = firewall["backend"]
         assert firewall["backend"] == _backend(name), name
@@ -87,14 +98,15 @@ def test_each_node_uses_its_detected_firewall_with_default_deny(swarm_nodes):
     print("backends:", json.dumps(seen))
 
 
-def test_sources_are_every_nodes_eth1_address_not_the_default_route(swarm_nodes):
+def test_sources_are_every_nodes_eth1_address_not_the_default_route(swarm_nodes, read_nodes):
     private = sorted(_addresses(name)[1] for name in swarm_nodes)
     for name in swarm_nodes:
-        assert _facts(name)["addresses"]["advertise"] == _addresses(name)[1]
+        assert read_nodes[name]["addresses"]["advertise"] == _addresses(name)[1]
+        assert read_nodes[name]["addresses"]["default_route_interface"] == "eth0"
         assert _allowed_sources(name) == private, name
 
 
-def test_swarm_ports_refuse_this_machine_while_ssh_stays_open(host, groups, swarm_nodes):
+def test_swarm_ports_refuse_this_machine_while_ssh_stays_open(groups, swarm_nodes, read_nodes):
     manager = groups["swarm_managers"][0]
     manager_eth0, manager_eth1 = _addresses(manager)
     # From a node (eth1, an allowed source) the manager's control port answers ...
@@ -104,7 +116,7 @@ def test_swarm_ports_refuse_this_machine_while_ssh_stays_open(host, groups, swar
     assert not _tcp_answers(manager_eth1, 2377)
     for name in swarm_nodes:
         eth0, _eth1 = _addresses(name)
-        assert 22 in _facts(name)["ssh"]["listen_ports"], name
+        assert 22 in read_nodes[name]["ssh"]["listen_ports"], name
         assert _tcp_answers(eth0, 22), "%s (%s): sshd must stay reachable" % (name, _backend(name))
         assert not _tcp_answers(eth0, 7946), "%s (%s): 7946 open to a non-node" % (name, _backend(name))
 
