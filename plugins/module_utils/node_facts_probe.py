@@ -88,7 +88,7 @@ def sshd_ports():
 def interfaces_and_default(module):
     """This node's interfaces (as node_addresses reads them) and the default-route interface."""
     ip_bin = module.get_bin_path("ip")
-    interfaces = node_interfaces(run_command=lambda args: module.run_command(args), ip_bin=ip_bin)
+    interfaces = node_interfaces(run_command=module.run_command, ip_bin=ip_bin)
     return interfaces, plan.parse_default_route_interface(_read("/proc/net/route"))
 
 

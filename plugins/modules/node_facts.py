@@ -21,7 +21,7 @@ description:
     of the default-route interface, the one Docker picks.
   - An interface that does not exist on the node, or that Docker could not use, fails the task for this host, naming
     the option and listing the node's interfaces. An engine that does not answer is reported, not a failure.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - swarmnet developers (@swarmnet)
 extends_documentation_fragment:
@@ -37,13 +37,13 @@ options:
     type: str
   iptables_chain:
     description:
-      - The iptables chain whose rules are returned in RV(node.firewall.iptables.chain_rules).
+      - The iptables chain whose rules are returned in C(firewall.iptables.chain_rules) of RV(node).
     type: str
     default: SWARMNET-INPUT
   iptables_published_chain:
     description:
       - The iptables chain, reached from C(DOCKER-USER), whose rules are returned in
-        RV(node.firewall.iptables.published_chain_rules).
+        C(firewall.iptables.published_chain_rules) of RV(node).
     type: str
     default: SWARMNET-PUBLISHED
   firewalld_zone:

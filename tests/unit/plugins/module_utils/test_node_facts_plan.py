@@ -18,7 +18,8 @@ PROC_NET_TCP = (
     "   2: 0BF0A8C0:0016 0CF0A8C0:D431 01 00000000:00000000 00:00000000 00000000     0        0 6000 1 0 100 0 0 10 0\n"
 )
 PROC_NET_TCP6 = (
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when "
+    "retrnsmt   uid  timeout inode\n"
     "   0: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 100 0 0 10 0\n"
 )
 PROC_NET_ROUTE = (
