@@ -71,7 +71,8 @@ def api_error_text(exc):
     For a transport error (requests' ReadTimeout, ConnectionError) it says
     that the engine did not answer, and how.
     """
-    if isinstance(exc, RequestException):
+    # APIError is itself a requests HTTPError: only a transport error without the engine's answer is "no answer".
+    if isinstance(exc, RequestException) and not isinstance(exc, DockerException):
         return "the Docker engine did not answer (%s: %s); check that dockerd runs and responds, or raise timeout" % (
             type(exc).__name__, exc)
     explanation = getattr(exc, "explanation", None)

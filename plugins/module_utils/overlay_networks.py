@@ -342,8 +342,34 @@ def wait_network_gone(client, network_id, deadline, sleep=time.sleep, clock=time
         sleep(0.5)
 
 
-def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, extra_labels=None):
-    """Create a network from a desired state (plus this module's own labels); return its ID."""
+def _created_meanwhile(client, state, avoid_ids):
+    """The ID of a swarm overlay named like ``state`` that matches it, other than ``avoid_ids``, or None.
+
+    A create whose answer was lost (the engine restarted while answering) may
+    have gone through: then the network is there, as asked, and is ours.
+    """
+    try:
+        candidates = [n for n in client.api.networks() if n.get("Name") == state["name"] and n.get("Driver") == "overlay"]
+    except ENGINE_ERRORS:
+        return None
+    for candidate in candidates:
+        if candidate.get("Id") in avoid_ids:
+            continue
+        try:
+            actual = normalise_actual(inspect_network(client, candidate["Id"]))
+        except OverlayNetworkFailure:
+            continue
+        if actual is not None and not compare(dict(state, driver_options=None, labels=None), actual):
+            return actual["id"]
+    return None
+
+
+def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, extra_labels=None, avoid_ids=()):
+    """Create a network from a desired state (plus this module's own labels); return its ID.
+
+    ``avoid_ids`` are networks just removed (they can linger): never taken
+    for one this call created.
+    """
     deadline = clock() + timeout
     kwargs = create_arguments(state)
     kwargs["labels"].update(extra_labels or {})
@@ -353,6 +379,13 @@ def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, ex
             return created.get("Id") or created.get("ID")
         except ENGINE_ERRORS as exc:
             text = api_error_text(exc)
+            adopted = _created_meanwhile(client, state, avoid_ids)
+            if adopted:
+                return adopted
+            if "did not answer" in text and clock() < deadline:
+                # The engine is restarting: ask again once it answers.
+                sleep(2)
+                continue
             # A just-removed network (or ingress network) can still be in the way briefly.
             if "already" in text and clock() < deadline:
                 sleep(1)
@@ -603,7 +636,8 @@ class OverlayNetworkReconciler(object):
                 # Until every detached service is back, the new network says which ones (a rerun finishes the job).
                 labels = {PENDING_REATTACH_LABEL: encode_pending(
                     [dict(user, removed=removed) for user, removed in detached])} if detached else None
-                new_id = create_network(self.client, desired, self.params["wait_timeout"], self.sleep, self.clock, labels)
+                new_id = create_network(self.client, desired, self.params["wait_timeout"], self.sleep, self.clock, labels,
+                                        avoid_ids=[n["id"] for n in removed])
         except OverlayNetworkFailure as exc:
             changed = bool(removed or detached or disconnected)
             raise OverlayNetworkFailure(self._recover(exc.msg, actual, removed, detached, disconnected), **self._result(changed, inspect))
@@ -749,7 +783,8 @@ class OverlayNetworkReconciler(object):
         restored_id = actual["id"] if actual is not None and actual not in removed else None
         for network in reversed(removed):
             try:
-                new_id = create_network(self.client, desired_state({}, network), self.params["wait_timeout"], self.sleep, self.clock)
+                new_id = create_network(self.client, desired_state({}, network), self.params["wait_timeout"], self.sleep, self.clock,
+                                        avoid_ids=[n["id"] for n in removed])
                 notes.append("recreated %s as it was" % network["name"])
                 if actual is not None and network is actual:
                     restored_id = new_id
@@ -764,7 +799,9 @@ class OverlayNetworkReconciler(object):
                 notes.append("put services/containers back on it")
         elif detached or disconnected:
             self.services_detached.extend(u["name"] for u, _r in detached)
-            notes.append("services %s and containers %s are detached: attach them again with docker service update --network-add "
-                         "NETWORK SERVICE / docker network connect NETWORK CONTAINER once the network exists"
-                         % (", ".join(u["name"] for u, _r in detached) or "-", ", ".join(c["name"] for c in disconnected) or "-"))
+            notes.append("services %s and containers %s are detached. Run the task again once the engine answers (a network created "
+                         "by this run lists the services in its label %s and the rerun puts them back), or attach them by hand: "
+                         "docker service update --network-add NETWORK SERVICE / docker network connect NETWORK CONTAINER"
+                         % (", ".join(u["name"] for u, _r in detached) or "-", ", ".join(c["name"] for c in disconnected) or "-",
+                            PENDING_REATTACH_LABEL))
         return "%s. %s" % (msg, "; ".join(notes) if notes else "Nothing had been changed yet.")

@@ -20,6 +20,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, exit_json, fail_json, module_args
 
+from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import APIError, NotFound
@@ -639,3 +640,30 @@ def test_existing_network_on_the_underlay_is_not_refused_again(run, client):
     client.api.add_network("legacy", subnet="192.168.213.0/24")
     result = run({"name": "legacy", "ipam_config": [{"subnet": "192.168.213.0/24"}]})
     assert result["changed"] is False
+
+
+def test_create_whose_answer_is_lost_adopts_the_network_it_made(run, client, in_use, monkeypatch):
+    """Seen on the lab: the engine restarted while answering the create; the network was there all the same."""
+    nid, sid = in_use
+    api = client.api
+    original = api.create_network
+    state = {"n": 0}
+
+    def made_then_lost(**kwargs):
+        state["n"] += 1
+        if state["n"] == 1:
+            original(**kwargs)
+            raise RequestsConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+        return original(**kwargs)
+    monkeypatch.setattr(api, "create_network", made_then_lost)
+    result = run(dict(CHANGED, recreate="always_detach"))
+    named = [n for n in api.networks_by_id.values() if n["Name"] == "helloTest"]
+    assert len(named) == 1 and named[0]["IPAM"]["Config"][0]["Subnet"] == "172.20.0.0/24"
+    assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid", named[0]["Id"]]
+    assert result["changed"] is True and state["n"] == 1
+
+
+def test_engine_error_text_keeps_the_engine_explanation():
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import api_error_text
+    assert api_error_text(_error(APIError, 'network with name x already exists')) == "network with name x already exists"
+    assert "did not answer" in api_error_text(ReadTimeout("Read timed out."))
