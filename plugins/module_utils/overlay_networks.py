@@ -39,6 +39,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff impo
     pending_reattachments,
     restore_attachments,
     service_attachments,
+    spec_digest,
     split_attachments,
     subnet_overlaps,
     underlay_overlaps,
@@ -255,17 +256,17 @@ def set_service_networks(client, service_id, attachments):
 def detach_service(client, user, network_id, network_name):
     """Take a service off the network.
 
-    Returns (the attachments removed with their positions, the service's spec
-    version after the update): the version tells a later run whether the
-    service was changed by someone else since.
+    Returns (the attachments removed with their positions, the digest of the
+    service's spec after the update): the digest tells a later run whether
+    someone else changed the service since.
     """
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
     kept, removed = split_attachments(service_attachments(service.get("Spec") or {}), network_id, network_name)
     if not removed:
-        return removed, service["Version"]["Index"]
+        return removed, spec_digest(service.get("Spec"))
     set_service_networks(client, user["id"], kept)
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
-    return removed, service["Version"]["Index"]
+    return removed, spec_digest(service.get("Spec"))
 
 
 def reattach_service(client, user, removed, network_id):
@@ -695,10 +696,10 @@ class OverlayNetworkReconciler(object):
             self.actions.append("detach service %s from %s" % (user["name"], name))
             self._touch_service(user["name"])
             if self.check_mode:
-                removed, version = user["removed"], None
+                removed, digest = user["removed"], None
             else:
-                removed, version = detach_service(self.client, user, actual["id"], name)
-            detached.append((dict(user, version=version), removed))
+                removed, digest = detach_service(self.client, user, actual["id"], name)
+            detached.append((dict(user, spec=digest), removed))
         for container in containers:
             self.actions.append("disconnect container %s from %s" % (container["name"], name))
             self._touch_container(container["name"])

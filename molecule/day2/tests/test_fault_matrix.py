@@ -100,6 +100,7 @@ def test_manager_restart_during_a_network_recreate_leaves_nothing_detached_for_g
         out = run.communicate(timeout=600)[0]
         result = json.loads(out)["plays"][0]["tasks"][0]["hosts"][managers[0]]
         first_seconds = round(time.time() - started, 1)
+        print("RECREATE-FIRST-RUN %s" % json.dumps(dict((k, result.get(k)) for k in ("failed", "changed", "msg", "actions", "services_detached"))))
         assert wait_for(lambda: first.run("docker node ls -q").rc == 0, timeout=120)
 
         attached = first.check_output("docker service inspect --format '{{json .Spec.TaskTemplate.Networks}}' %s" % SERVICE)

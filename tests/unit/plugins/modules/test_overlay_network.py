@@ -554,6 +554,7 @@ def test_failed_reattach_names_the_detached_service_and_a_rerun_reattaches(run, 
     assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
 
     monkeypatch.undo()  # the engine is healthy again (and the run fixture's patches are re-applied below)
+    api.services_by_id[sid]["Version"]["Index"] += 3  # the engine records the update's progress: no spec change
     rerun = _rerun(monkeypatch, client, dict(CHANGED, recreate="always_detach"))
     assert rerun["changed"] is True and rerun["services_touched"] == ["web"]
     assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid", new["Id"]]
@@ -591,7 +592,7 @@ def test_pending_reattach_leaves_a_service_changed_since_alone(run, client, in_u
     _failing_reattach(client.api, monkeypatch, _error(APIError, "update out of sequence"))
     run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
     monkeypatch.undo()
-    client.api.services_by_id[sid]["Version"]["Index"] += 7  # its owner updated it meanwhile
+    client.api.services_by_id[sid]["Spec"]["Labels"] = {"owner": "changed it"}  # its owner updated it meanwhile
     result = _rerun(monkeypatch, client, CHANGED)
     assert result["changed"] is False
     assert [n["Target"] for n in client.api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
