@@ -35,16 +35,14 @@ except ImportError:
     class NotFound(APIError):
         """Stand-in for docker.errors.NotFound."""
 
+# Every call to the engine can raise DockerException (its refusals: APIError) and
+# RequestException (no answer: ReadTimeout, ConnectionError): the SDK does not
+# wrap the transport's errors, so callers catch both.
 try:
-    # The SDK does not wrap the transport's errors: a read timeout or a dropped
-    # connection reaches the caller as requests' own exception.
     from requests.exceptions import RequestException
 except ImportError:
     class RequestException(IOError):
         """Stand-in for requests.exceptions.RequestException."""
-
-# Every error a call to the engine can raise: catch these, never APIError alone.
-ENGINE_ERRORS = (DockerException, RequestException)
 
 
 # Options every module accepts, merged into its own argument_spec.

@@ -17,7 +17,8 @@ import copy
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    ENGINE_ERRORS,
+    DockerException,
+    RequestException,
     NotFound,
     api_error_text,
 )
@@ -67,7 +68,7 @@ def engine_call(what, func, *args, **kwargs):
     """Call the engine; turn any engine error (refusal or no answer) into OverlayNetworkFailure naming ``what``."""
     try:
         return func(*args, **kwargs)
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise OverlayNetworkFailure("Docker engine refused to %s: %s" % (what, api_error_text(exc)))
 
 
@@ -123,7 +124,7 @@ def inspect_network(client, network_id):
         return client.api.inspect_network(network_id)
     except NotFound:
         return None
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise OverlayNetworkFailure("Docker engine refused to inspect network %s: %s" % (network_id, api_error_text(exc)))
 
 
@@ -174,7 +175,7 @@ def standalone_containers(client, network_inspect, local_node_id, local_hostname
             container = client.api.inspect_container(container_id)
         except NotFound:
             continue
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             raise OverlayNetworkFailure("Docker engine refused to inspect container %s: %s" % (container_id, api_error_text(exc)))
         if _TASK_LABEL in ((container.get("Config") or {}).get("Labels") or {}):
             continue
@@ -216,7 +217,7 @@ def _remote_names(client, network_id):
     """Container names by address, from the manager's gossip view (only when it has the network itself)."""
     try:
         verbose = client.api.inspect_network(network_id, verbose=True)
-    except ENGINE_ERRORS:
+    except (DockerException, RequestException):
         return {}
     anonymous = ((verbose.get("Services") or {}).get("") or {}).get("Tasks") or []
     return dict((t.get("EndpointIP"), t.get("Name")) for t in anonymous if t.get("EndpointIP") and t.get("Name"))
@@ -323,7 +324,7 @@ def remove_network(client, network_id, timeout, sleep=time.sleep, clock=time.tim
             break
         except NotFound:
             break
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             text = api_error_text(exc)
             # Services just updated still have tasks on it until the updater reaches them.
             if any(m in text for m in _IN_USE_MARKERS) and clock() < deadline:
@@ -351,7 +352,7 @@ def _created_meanwhile(client, state, avoid_ids):
     """
     try:
         candidates = [n for n in client.api.networks() if n.get("Name") == state["name"] and n.get("Driver") == "overlay"]
-    except ENGINE_ERRORS:
+    except (DockerException, RequestException):
         return None
     for candidate in candidates:
         if candidate.get("Id") in avoid_ids:
@@ -378,7 +379,7 @@ def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, ex
         try:
             created = client.api.create_network(**kwargs)
             return created.get("Id") or created.get("ID")
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             text = api_error_text(exc)
             adopted = _created_meanwhile(client, state, avoid_ids)
             if adopted:

@@ -93,6 +93,7 @@ def test_manager_restart_during_a_network_recreate_leaves_nothing_detached_for_g
         run = subprocess.Popen(["ansible", "-i", INVENTORY, managers[0], "-m", "swarmnet.overlay.overlay_network",
                                 "-a", json.dumps(recreate)], env=env, cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
+
         def detached():
             return old_id not in first.check_output("docker service inspect --format '{{json .Spec.TaskTemplate.Networks}}' %s" % SERVICE)
         assert wait_for(detached, timeout=60, interval=0.3)
