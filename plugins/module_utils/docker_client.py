@@ -41,16 +41,14 @@ except ImportError:
     class NotFound(APIError):
         """Stand-in for docker.errors.NotFound."""
 
+# Every call to the engine can raise DockerException (its refusals: APIError) and
+# RequestException (no answer: ReadTimeout, ConnectionError): the SDK does not
+# wrap the transport's errors, so callers catch both.
 try:
-    # The SDK does not wrap the transport's errors: a read timeout or a dropped
-    # connection reaches the caller as requests' own exception.
     from requests.exceptions import RequestException
 except ImportError:
     class RequestException(IOError):
         """Stand-in for requests.exceptions.RequestException."""
-
-# Every error a call to the engine can raise: catch these, never APIError alone.
-ENGINE_ERRORS = (DockerException, RequestException)
 
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -91,7 +89,8 @@ def api_error_text(exc):
     For a transport error (requests' ReadTimeout, ConnectionError) it says
     that the engine did not answer, and how.
     """
-    if isinstance(exc, RequestException):
+    # APIError is itself a requests HTTPError: only a transport error without the engine's answer is "no answer".
+    if isinstance(exc, RequestException) and not isinstance(exc, DockerException):
         return "the Docker engine did not answer (%s: %s); check that dockerd runs and responds, or raise timeout" % (
             type(exc).__name__, exc)
     explanation = getattr(exc, "explanation", None)

@@ -9,6 +9,7 @@ works on plain dicts so that it can be unit tested without an engine.
 """
 
 import copy
+import hashlib
 import ipaddress
 import json
 import re
@@ -24,8 +25,8 @@ ENGINE_ADDED_OPTIONS = frozenset([
 ])
 # Label on a network recreated with recreate: always_detach, listing the services
 # taken off it that still have to be put back. Networks cannot be relabelled, so
-# it stays; an entry counts as pending only while its service is unchanged since
-# the detach (same spec version) and still off the network.
+# it stays; an entry counts as pending only while its service's spec is unchanged
+# since the detach (same digest) and the service is still off the network.
 PENDING_REATTACH_LABEL = "swarmnet.overlay.pending-reattach"
 # Interfaces whose routes are Docker's own networks: their overlaps are found
 # (and named better) by the network overlap check.
@@ -497,9 +498,18 @@ def create_arguments(state):
     }
 
 
+def spec_digest(spec):
+    """A short digest of a service spec, to tell whether anyone changed it (pure).
+
+    Not the service's Version.Index: the engine bumps that by itself when it
+    records an update's progress (seen on the lab), without a spec change.
+    """
+    return hashlib.sha256(json.dumps(spec or {}, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
 def encode_pending(entries):
-    """The PENDING_REATTACH_LABEL value for [{id, name, version, removed}] (pure)."""
-    return json.dumps([{"id": e["id"], "name": e["name"], "version": e["version"],
+    """The PENDING_REATTACH_LABEL value for [{id, name, spec, removed}] (pure)."""
+    return json.dumps([{"id": e["id"], "name": e["name"], "spec": e["spec"],
                         "removed": [[position, attachment] for position, attachment in e["removed"]]} for e in entries],
                       sort_keys=True, separators=(",", ":"))
 
@@ -510,7 +520,7 @@ def decode_pending(text):
         return []
     try:
         entries = json.loads(text)
-        return [{"id": e["id"], "name": e["name"], "version": e.get("version"),
+        return [{"id": e["id"], "name": e["name"], "spec": e.get("spec"),
                  "removed": [(int(p), dict(a)) for p, a in e["removed"]]} for e in entries]
     except (TypeError, ValueError, KeyError, AttributeError):
         return []
@@ -519,8 +529,8 @@ def decode_pending(text):
 def pending_reattachments(pending, services, network_id, network_name):
     """Entries of ``pending`` whose service still has to be put back on the network (pure).
 
-    A service is still pending when it exists, its spec version is the one it
-    had right after it was detached (nobody changed it since), and it is not
+    A service is still pending when it exists, its spec is the one it had
+    right after it was detached (same digest: nobody changed it since), and it is not
     attached to the network. A service updated since then is left alone: its
     owner decided its networks.
     """
@@ -530,7 +540,7 @@ def pending_reattachments(pending, services, network_id, network_name):
         service = by_id.get(entry["id"])
         if service is None:
             continue
-        if entry.get("version") is not None and (service.get("Version") or {}).get("Index") != entry["version"]:
+        if entry.get("spec") is not None and spec_digest(service.get("Spec")) != entry["spec"]:
             continue
         _kept, attached = split_attachments(service_attachments(service.get("Spec") or {}), network_id, network_name)
         if not attached:

@@ -13,7 +13,8 @@ import copy
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    ENGINE_ERRORS,
+    DockerException,
+    RequestException,
     NotFound,
     api_error_text,
 )
@@ -35,6 +36,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff impo
     pending_reattachments,
     restore_attachments,
     service_attachments,
+    spec_digest,
     split_attachments,
     subnet_overlaps,
     underlay_overlaps,
@@ -62,7 +64,7 @@ def engine_call(what, func, *args, **kwargs):
     """Call the engine; turn any engine error (refusal or no answer) into OverlayNetworkFailure naming ``what``."""
     try:
         return func(*args, **kwargs)
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise OverlayNetworkFailure("Docker engine refused to %s: %s" % (what, api_error_text(exc)))
 
 
@@ -118,7 +120,7 @@ def inspect_network(client, network_id):
         return client.api.inspect_network(network_id)
     except NotFound:
         return None
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise OverlayNetworkFailure("Docker engine refused to inspect network %s: %s" % (network_id, api_error_text(exc)))
 
 
@@ -169,7 +171,7 @@ def standalone_containers(client, network_inspect, local_node_id, local_hostname
             container = client.api.inspect_container(container_id)
         except NotFound:
             continue
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             raise OverlayNetworkFailure("Docker engine refused to inspect container %s: %s" % (container_id, api_error_text(exc)))
         if _TASK_LABEL in ((container.get("Config") or {}).get("Labels") or {}):
             continue
@@ -211,7 +213,7 @@ def _remote_names(client, network_id):
     """Container names by address, from the manager's gossip view (only when it has the network itself)."""
     try:
         verbose = client.api.inspect_network(network_id, verbose=True)
-    except ENGINE_ERRORS:
+    except (DockerException, RequestException):
         return {}
     anonymous = ((verbose.get("Services") or {}).get("") or {}).get("Tasks") or []
     return dict((t.get("EndpointIP"), t.get("Name")) for t in anonymous if t.get("EndpointIP") and t.get("Name"))
@@ -251,17 +253,17 @@ def set_service_networks(client, service_id, attachments):
 def detach_service(client, user, network_id, network_name):
     """Take a service off the network.
 
-    Returns (the attachments removed with their positions, the service's spec
-    version after the update): the version tells a later run whether the
-    service was changed by someone else since.
+    Returns (the attachments removed with their positions, the digest of the
+    service's spec after the update): the digest tells a later run whether
+    someone else changed the service since.
     """
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
     kept, removed = split_attachments(service_attachments(service.get("Spec") or {}), network_id, network_name)
     if not removed:
-        return removed, service["Version"]["Index"]
+        return removed, spec_digest(service.get("Spec"))
     set_service_networks(client, user["id"], kept)
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
-    return removed, service["Version"]["Index"]
+    return removed, spec_digest(service.get("Spec"))
 
 
 def reattach_service(client, user, removed, network_id):
@@ -318,7 +320,7 @@ def remove_network(client, network_id, timeout, sleep=time.sleep, clock=time.tim
             break
         except NotFound:
             break
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             text = api_error_text(exc)
             # Services just updated still have tasks on it until the updater reaches them.
             if any(m in text for m in _IN_USE_MARKERS) and clock() < deadline:
@@ -338,8 +340,34 @@ def wait_network_gone(client, network_id, deadline, sleep=time.sleep, clock=time
         sleep(0.5)
 
 
-def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, extra_labels=None):
-    """Create a network from a desired state (plus this module's own labels); return its ID."""
+def _created_meanwhile(client, state, avoid_ids):
+    """The ID of a swarm overlay named like ``state`` that matches it, other than ``avoid_ids``, or None.
+
+    A create whose answer was lost (the engine restarted while answering) may
+    have gone through: then the network is there, as asked, and is ours.
+    """
+    try:
+        candidates = [n for n in client.api.networks() if n.get("Name") == state["name"] and n.get("Driver") == "overlay"]
+    except (DockerException, RequestException):
+        return None
+    for candidate in candidates:
+        if candidate.get("Id") in avoid_ids:
+            continue
+        try:
+            actual = normalise_actual(inspect_network(client, candidate["Id"]))
+        except OverlayNetworkFailure:
+            continue
+        if actual is not None and not compare(dict(state, driver_options=None, labels=None), actual):
+            return actual["id"]
+    return None
+
+
+def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, extra_labels=None, avoid_ids=()):
+    """Create a network from a desired state (plus this module's own labels); return its ID.
+
+    ``avoid_ids`` are networks just removed (they can linger): never taken
+    for one this call created.
+    """
     deadline = clock() + timeout
     kwargs = create_arguments(state)
     kwargs["labels"].update(extra_labels or {})
@@ -347,8 +375,15 @@ def create_network(client, state, timeout, sleep=time.sleep, clock=time.time, ex
         try:
             created = client.api.create_network(**kwargs)
             return created.get("Id") or created.get("ID")
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             text = api_error_text(exc)
+            adopted = _created_meanwhile(client, state, avoid_ids)
+            if adopted:
+                return adopted
+            if "did not answer" in text and clock() < deadline:
+                # The engine is restarting: ask again once it answers.
+                sleep(2)
+                continue
             # A just-removed network (or ingress network) can still be in the way briefly.
             if "already" in text and clock() < deadline:
                 sleep(1)
@@ -599,7 +634,8 @@ class OverlayNetworkReconciler(object):
                 # Until every detached service is back, the new network says which ones (a rerun finishes the job).
                 labels = {PENDING_REATTACH_LABEL: encode_pending(
                     [dict(user, removed=removed) for user, removed in detached])} if detached else None
-                new_id = create_network(self.client, desired, self.params["wait_timeout"], self.sleep, self.clock, labels)
+                new_id = create_network(self.client, desired, self.params["wait_timeout"], self.sleep, self.clock, labels,
+                                        avoid_ids=[n["id"] for n in removed])
         except OverlayNetworkFailure as exc:
             changed = bool(removed or detached or disconnected)
             raise OverlayNetworkFailure(self._recover(exc.msg, actual, removed, detached, disconnected), **self._result(changed, inspect))
@@ -657,10 +693,10 @@ class OverlayNetworkReconciler(object):
             self.actions.append("detach service %s from %s" % (user["name"], name))
             self._touch_service(user["name"])
             if self.check_mode:
-                removed, version = user["removed"], None
+                removed, digest = user["removed"], None
             else:
-                removed, version = detach_service(self.client, user, actual["id"], name)
-            detached.append((dict(user, version=version), removed))
+                removed, digest = detach_service(self.client, user, actual["id"], name)
+            detached.append((dict(user, spec=digest), removed))
         for container in containers:
             self.actions.append("disconnect container %s from %s" % (container["name"], name))
             self._touch_container(container["name"])
@@ -745,7 +781,8 @@ class OverlayNetworkReconciler(object):
         restored_id = actual["id"] if actual is not None and actual not in removed else None
         for network in reversed(removed):
             try:
-                new_id = create_network(self.client, desired_state({}, network), self.params["wait_timeout"], self.sleep, self.clock)
+                new_id = create_network(self.client, desired_state({}, network), self.params["wait_timeout"], self.sleep, self.clock,
+                                        avoid_ids=[n["id"] for n in removed])
                 notes.append("recreated %s as it was" % network["name"])
                 if actual is not None and network is actual:
                     restored_id = new_id
@@ -760,7 +797,9 @@ class OverlayNetworkReconciler(object):
                 notes.append("put services/containers back on it")
         elif detached or disconnected:
             self.services_detached.extend(u["name"] for u, _r in detached)
-            notes.append("services %s and containers %s are detached: attach them again with docker service update --network-add "
-                         "NETWORK SERVICE / docker network connect NETWORK CONTAINER once the network exists"
-                         % (", ".join(u["name"] for u, _r in detached) or "-", ", ".join(c["name"] for c in disconnected) or "-"))
+            notes.append("services %s and containers %s are detached. Run the task again once the engine answers (a network created "
+                         "by this run lists the services in its label %s and the rerun puts them back), or attach them by hand: "
+                         "docker service update --network-add NETWORK SERVICE / docker network connect NETWORK CONTAINER"
+                         % (", ".join(u["name"] for u, _r in detached) or "-", ", ".join(c["name"] for c in disconnected) or "-",
+                            PENDING_REATTACH_LABEL))
         return "%s. %s" % (msg, "; ".join(notes) if notes else "Nothing had been changed yet.")

@@ -19,7 +19,8 @@ import time
 import uuid
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    ENGINE_ERRORS,
+    DockerException,
+    RequestException,
     NotFound,
     api_error_text,
 )
@@ -78,7 +79,7 @@ def _inspect_network(client, network, verbose=False):
     except NotFound:
         raise ProbeError("network %s not found on this node (a worker only sees overlay networks its containers use; "
                          "run the probe on a manager)" % network)
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise ProbeError("cannot inspect network %s: %s" % (network, api_error_text(exc)))
 
 
@@ -88,7 +89,7 @@ def _manager_facts(client, service, net, port):
         svc = client.api.inspect_service(service)
     except NotFound:
         raise ProbeError("service %s not found (docker service ls)" % service)
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise ProbeError("cannot inspect service %s: %s" % (service, api_error_text(exc)))
     spec = svc.get("Spec") or {}
     endpoint = svc.get("Endpoint") or {}
@@ -107,7 +108,7 @@ def _manager_facts(client, service, net, port):
             continue
         try:
             label = client.api.inspect_network(net_id).get("Name") or net_id
-        except ENGINE_ERRORS:
+        except (DockerException, RequestException):
             label = net_id
         if label not in names:
             names.append(label)
@@ -199,7 +200,7 @@ def find_task_container(client, service, network):
     """A running container of a task of `service` on this node attached to `network`, or None."""
     try:
         containers = client.containers.list(filters={"label": "%s=%s" % (SERVICE_LABEL, service), "status": "running"})
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise ProbeError("cannot list containers: %s" % api_error_text(exc))
     for container in containers:
         attached = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
@@ -241,7 +242,7 @@ def sweep_leftover_probes(client, max_age):
     swept = []
     try:
         leftovers = client.containers.list(all=True, filters={"label": PROBE_LABEL})
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise ProbeError("cannot list leftover probe containers (label %s): %s" % (PROBE_LABEL, api_error_text(exc)))
     for container in leftovers:
         labels = ((container.attrs.get("Config") or {}).get("Labels")) or {}
@@ -257,7 +258,7 @@ def sweep_leftover_probes(client, max_age):
             container.remove(force=True)
         except NotFound:
             pass  # removed meanwhile (auto-removal or another run)
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             raise ProbeError("cannot remove the leftover probe container %s: %s; remove it with `docker rm -f %s`"
                              % (container.name, api_error_text(exc), container.name))
         swept.append(container.name)
@@ -289,18 +290,18 @@ def run_in_container(client, image, network, spec, budget):
                 pids_limit=PROBE_PIDS_LIMIT,
             )
             container.start()
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             raise ProbeError("cannot start the probe container from %s on network %s: %s"
                              % (image, network["name"], api_error_text(exc)))
         try:
             status = container.wait(timeout=budget)
-        except ENGINE_ERRORS as exc:  # requests' ReadTimeout/ConnectionError: the SDK does not wrap them
+        except (DockerException, RequestException) as exc:  # requests' ReadTimeout/ConnectionError: the SDK does not wrap them
             raise ProbeError("the probe container did not finish within %d s (%s: %s); it was removed. Raise the "
                              "module's timeout or lower requests/request_timeout" % (budget, type(exc).__name__, exc))
         try:
             stdout = container.logs(stdout=True, stderr=False)
             stderr = container.logs(stdout=False, stderr=True)
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             raise ProbeError("cannot read the probe container's output: %s" % api_error_text(exc))
         return parse_probe_output(stdout, stderr, status.get("StatusCode"))
     finally:
@@ -309,7 +310,7 @@ def run_in_container(client, image, network, spec, budget):
                 container.remove(force=True)
             except NotFound:
                 pass
-            except ENGINE_ERRORS:
+            except (DockerException, RequestException):
                 pass  # the next run's sweep removes it (it carries the expiry label)
 
 
@@ -317,7 +318,7 @@ def run_in_task(container, spec):
     """Run the probe by exec in an existing task container (needs python3 in its image)."""
     try:
         result = container.exec_run(_command(spec), demux=True)
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         raise ProbeError("cannot exec the probe in container %s: %s" % (container.name, api_error_text(exc)))
     stdout, stderr = result.output if isinstance(result.output, tuple) else (result.output, b"")
     if result.exit_code in (126, 127):

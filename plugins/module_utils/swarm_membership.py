@@ -25,7 +25,8 @@ import re
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    ENGINE_ERRORS,
+    DockerException,
+    RequestException,
     api_error_text,
 )
 from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import (
@@ -401,7 +402,7 @@ class SwarmMembership(object):
     def info(self):
         try:
             return self.client.info()
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             raise MembershipError("cannot read the Docker engine's info: %s" % scrub_token(api_error_text(exc), self.token))
 
     def has_quorum(self, facts):
@@ -419,7 +420,7 @@ class SwarmMembership(object):
             return True
         try:
             self.client.api.nodes()
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             if is_no_leader_error(api_error_text(exc)):
                 return False
             raise MembershipError("cannot list the swarm's nodes on this manager: %s" % scrub_token(api_error_text(exc), self.token))
@@ -502,7 +503,7 @@ class SwarmMembership(object):
     def leave(self, force):
         try:
             self.client.swarm.leave(force=force)
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             text = scrub_token(api_error_text(exc), self.token)
             hint = "" if force else " (set force: true to leave as a manager)"
             raise MembershipError("leaving the swarm failed: %s%s" % (text, hint))
@@ -514,7 +515,7 @@ class SwarmMembership(object):
             spec = dict(node["Spec"])
             spec["Role"] = "worker"
             self.client.api.update_node(node_id, node["Version"]["Index"], spec)
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             text = scrub_token(api_error_text(exc), self.token)
             if is_no_leader_error(text):
                 raise MembershipError(
@@ -563,7 +564,7 @@ class SwarmMembership(object):
         left_before = bool(done)
         try:
             self.client.swarm.join(**kwargs)
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException) as exc:
             engine_text = scrub_token(api_error_text(exc), self.token)
             msg = "joining the swarm as %s failed: %s (engine said: %s)" % (role, classify_join_error(engine_text), engine_text)
             after = node_facts(self.info())
@@ -578,7 +579,7 @@ class SwarmMembership(object):
                     self.client.swarm.leave(force=True)
                     done.append("left swarm (force) to cancel the failed join (engine state was %s)" % after["local_state"])
                     msg += ". The engine had left this node in state '%s'; it was made to leave again" % after["local_state"]
-                except ENGINE_ERRORS as exc2:
+                except (DockerException, RequestException) as exc2:
                     msg += ". The node is now in state '%s' and leaving failed too: %s" % (
                         after["local_state"], scrub_token(api_error_text(exc2), self.token))
             if left_before:

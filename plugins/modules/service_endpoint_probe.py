@@ -387,7 +387,8 @@ diagnoses:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
-    ENGINE_ERRORS,
+    DockerException,
+    RequestException,
     api_error_text,
     docker_common_args,
     get_docker_client,
@@ -450,7 +451,7 @@ def main():
         result.update(analyse(context, raw))
     except ProbeError as exc:
         module.fail_json(msg="Probe of service %s on network %s failed: %s" % (params["service"], params["network"], exc), **result)
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException) as exc:
         module.fail_json(msg="Docker API error while probing %s: %s" % (params["service"], api_error_text(exc)), **result)
 
     failed = check_expectations(result, context, params["expect_resolvable"], params["expect_endpoint_mode"],

@@ -93,6 +93,7 @@ def test_manager_restart_during_a_network_recreate_leaves_nothing_detached_for_g
         run = subprocess.Popen(["ansible", "-i", INVENTORY, managers[0], "-m", "swarmnet.overlay.overlay_network",
                                 "-a", json.dumps(recreate)], env=env, cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
+
         def detached():
             return old_id not in first.check_output("docker service inspect --format '{{json .Spec.TaskTemplate.Networks}}' %s" % SERVICE)
         assert wait_for(detached, timeout=60, interval=0.3)
@@ -100,6 +101,7 @@ def test_manager_restart_during_a_network_recreate_leaves_nothing_detached_for_g
         out = run.communicate(timeout=600)[0]
         result = json.loads(out)["plays"][0]["tasks"][0]["hosts"][managers[0]]
         first_seconds = round(time.time() - started, 1)
+        print("RECREATE-FIRST-RUN %s" % json.dumps(dict((k, result.get(k)) for k in ("failed", "changed", "msg", "actions", "services_detached"))))
         assert wait_for(lambda: first.run("docker node ls -q").rc == 0, timeout=120)
 
         attached = first.check_output("docker service inspect --format '{{json .Spec.TaskTemplate.Networks}}' %s" % SERVICE)

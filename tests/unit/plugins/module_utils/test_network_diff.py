@@ -408,7 +408,7 @@ def test_underlay_overlaps_names_node_and_route_and_skips_docker_bridges():
 
 
 def test_pending_label_round_trip_and_kept_out_of_labels():
-    entries = [{"id": "s1", "name": "web", "version": 42, "removed": [(1, {"Target": "old", "Aliases": ["w"]})]}]
+    entries = [{"id": "s1", "name": "web", "spec": "0123456789abcdef", "removed": [(1, {"Target": "old", "Aliases": ["w"]})]}]
     label = nd.encode_pending(entries)
     assert nd.decode_pending(label) == entries
     assert nd.decode_pending("not json") == [] and nd.decode_pending(None) == []
@@ -418,11 +418,16 @@ def test_pending_label_round_trip_and_kept_out_of_labels():
 
 
 def test_pending_reattachments_only_for_unchanged_services_still_off_the_network():
-    entries = [{"id": "s1", "name": "web", "version": 42, "removed": [(0, {"Target": "old"})]},
-               {"id": "s2", "name": "db", "version": 7, "removed": [(0, {"Target": "old"})]},
-               {"id": "s3", "name": "gone", "version": 1, "removed": [(0, {"Target": "old"})]},
-               {"id": "s4", "name": "back", "version": 9, "removed": [(0, {"Target": "old"})]}]
-    services = [{"ID": "s1", "Version": {"Index": 42}, "Spec": {"TaskTemplate": {"Networks": []}}},
-                {"ID": "s2", "Version": {"Index": 8}, "Spec": {"TaskTemplate": {"Networks": []}}},
-                {"ID": "s4", "Version": {"Index": 9}, "Spec": {"TaskTemplate": {"Networks": [{"Target": "newid"}]}}}]
+    off = {"TaskTemplate": {"Networks": []}, "Name": "x"}
+    changed = {"TaskTemplate": {"Networks": []}, "Name": "x", "Labels": {"new": "1"}}
+    on = {"TaskTemplate": {"Networks": [{"Target": "newid"}]}, "Name": "x"}
+    digest = nd.spec_digest(off)
+    entries = [{"id": "s1", "name": "web", "spec": digest, "removed": [(0, {"Target": "old"})]},
+               {"id": "s2", "name": "db", "spec": digest, "removed": [(0, {"Target": "old"})]},
+               {"id": "s3", "name": "gone", "spec": digest, "removed": [(0, {"Target": "old"})]},
+               {"id": "s4", "name": "back", "spec": nd.spec_digest(on), "removed": [(0, {"Target": "old"})]}]
+    # s1's Version moved on (the engine records update progress there) but its spec did not: still pending.
+    services = [{"ID": "s1", "Version": {"Index": 99}, "Spec": dict(off)},
+                {"ID": "s2", "Version": {"Index": 8}, "Spec": changed},
+                {"ID": "s4", "Version": {"Index": 9}, "Spec": on}]
     assert [e["name"] for e in nd.pending_reattachments(entries, services, "newid", "net")] == ["web"]

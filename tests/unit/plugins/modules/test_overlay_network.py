@@ -16,6 +16,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, exit_json, fail_json, module_args
 
+from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS, APIError, NotFound
@@ -549,6 +550,7 @@ def test_failed_reattach_names_the_detached_service_and_a_rerun_reattaches(run, 
     assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
 
     monkeypatch.undo()  # the engine is healthy again (and the run fixture's patches are re-applied below)
+    api.services_by_id[sid]["Version"]["Index"] += 3  # the engine records the update's progress: no spec change
     rerun = _rerun(monkeypatch, client, dict(CHANGED, recreate="always_detach"))
     assert rerun["changed"] is True and rerun["services_touched"] == ["web"]
     assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid", new["Id"]]
@@ -586,7 +588,7 @@ def test_pending_reattach_leaves_a_service_changed_since_alone(run, client, in_u
     _failing_reattach(client.api, monkeypatch, _error(APIError, "update out of sequence"))
     run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
     monkeypatch.undo()
-    client.api.services_by_id[sid]["Version"]["Index"] += 7  # its owner updated it meanwhile
+    client.api.services_by_id[sid]["Spec"]["Labels"] = {"owner": "changed it"}  # its owner updated it meanwhile
     result = _rerun(monkeypatch, client, CHANGED)
     assert result["changed"] is False
     assert [n["Target"] for n in client.api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
@@ -635,3 +637,30 @@ def test_existing_network_on_the_underlay_is_not_refused_again(run, client):
     client.api.add_network("legacy", subnet="192.168.213.0/24")
     result = run({"name": "legacy", "ipam_config": [{"subnet": "192.168.213.0/24"}]})
     assert result["changed"] is False
+
+
+def test_create_whose_answer_is_lost_adopts_the_network_it_made(run, client, in_use, monkeypatch):
+    """Seen on the lab: the engine restarted while answering the create; the network was there all the same."""
+    nid, sid = in_use
+    api = client.api
+    original = api.create_network
+    state = {"n": 0}
+
+    def made_then_lost(**kwargs):
+        state["n"] += 1
+        if state["n"] == 1:
+            original(**kwargs)
+            raise RequestsConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+        return original(**kwargs)
+    monkeypatch.setattr(api, "create_network", made_then_lost)
+    result = run(dict(CHANGED, recreate="always_detach"))
+    named = [n for n in api.networks_by_id.values() if n["Name"] == "helloTest"]
+    assert len(named) == 1 and named[0]["IPAM"]["Config"][0]["Subnet"] == "172.20.0.0/24"
+    assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid", named[0]["Id"]]
+    assert result["changed"] is True and state["n"] == 1
+
+
+def test_engine_error_text_keeps_the_engine_explanation():
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import api_error_text
+    assert api_error_text(_error(APIError, 'network with name x already exists')) == "network with name x already exists"
+    assert "did not answer" in api_error_text(ReadTimeout("Read timed out."))
