@@ -10,20 +10,10 @@ import json
 import re
 
 import pytest
-import yaml
-from conftest import INVENTORY, node, recap_changed, run_module, run_playbook, wait_for
+from conftest import node, recap_changed, run_module, run_playbook, wait_for
 
 SERVICE = "rolling-hello"
 NETWORK = "helloNet"
-
-
-def first_manager():
-    with open(INVENTORY) as handle:
-        return next(iter(yaml.safe_load(handle)["all"]["children"]["swarm"]["children"]["swarm_managers"]["hosts"]))
-
-
-# The verifier's hosts are all managers; these tests act on the whole cluster, so they run once, from the first one.
-testinfra_hosts = ["ansible://" + first_manager()]
 
 
 def node_table(host):
