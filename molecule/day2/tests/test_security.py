@@ -15,8 +15,14 @@ import stat
 import subprocess
 
 import pytest
+from testinfra.utils.ansible_runner import AnsibleRunner
 
-from conftest import REPO, node, recap_changed, run_playbook, wait_for
+from conftest import INVENTORY, REPO, node, recap_changed, run_playbook, wait_for
+
+# Not the host/groups fixtures: those run a test once per manager, and these change the cluster.
+_RUNNER = AnsibleRunner(INVENTORY)
+MANAGERS = _RUNNER.get_hosts("swarm_managers")
+WORKERS = _RUNNER.get_hosts("swarm_workers")
 
 SETTINGS = dict(
     swarm_autolock=True,
@@ -63,8 +69,9 @@ def _tail(out, lines=40):
 
 
 @pytest.fixture(scope="module")
-def kept(host, groups, tmp_path_factory):
+def kept(tmp_path_factory):
     """Autolock on with the test settings; the key kept outside the repository."""
+    host = node(MANAGERS[0])
     where = tmp_path_factory.mktemp("unlock")
     vault_password = where / "vault-password"
     vault_password.write_text(secrets.token_hex(16) + "\n")
@@ -75,7 +82,7 @@ def kept(host, groups, tmp_path_factory):
         yield state
     finally:
         key_vars = dict(swarm_unlock_key_file=state["key_file"], swarm_unlock_key_vault_password_file=state["vault_password_file"])
-        for manager in groups["swarm_managers"]:
+        for manager in MANAGERS:
             if _local_state(manager) == "locked":
                 _run("playbooks/unlock.yml", **key_vars)
                 break
@@ -85,7 +92,8 @@ def kept(host, groups, tmp_path_factory):
         assert _spec(host)["EncryptionConfig"]["AutoLockManagers"] is False
 
 
-def test_settings_are_applied_in_place_and_the_key_kept_0600(host, kept):
+def test_settings_are_applied_in_place_and_the_key_kept_0600(kept):
+    host = node(MANAGERS[0])
     rc, out = kept["first_run"]
     assert rc == 0, _tail(out)
     assert recap_changed(out) >= 2  # the settings, the key file
@@ -106,7 +114,8 @@ def test_settings_are_applied_in_place_and_the_key_kept_0600(host, kept):
     assert recap_changed(out) == 0, "second site.yml run with the same settings changed something"
 
 
-def test_rotate_unlock_key_rewrites_the_kept_file_vault_encrypted(host, kept):
+def test_rotate_unlock_key_rewrites_the_kept_file_vault_encrypted(kept):
+    host = node(MANAGERS[0])
     old = _current_key(host)
     rc, out = _run("playbooks/rotate_unlock_key.yml", "-vvv", swarm_unlock_key_file=kept["key_file"],
                    swarm_unlock_key_vault_password_file=kept["vault_password"])
@@ -122,8 +131,9 @@ def test_rotate_unlock_key_rewrites_the_kept_file_vault_encrypted(host, kept):
     assert plain.strip() == new, "the vault-encrypted file does not hold the new key"
 
 
-def test_restarted_manager_comes_back_locked_and_unlock_yml_brings_it_back(host, groups, kept):
-    manager = groups["swarm_managers"][1]
+def test_restarted_manager_comes_back_locked_and_unlock_yml_brings_it_back(kept):
+    host = node(MANAGERS[0])
+    manager = MANAGERS[1]
     key_vars = dict(swarm_unlock_key_file=kept["key_file"], swarm_unlock_key_vault_password_file=kept["vault_password_file"])
     node(manager).check_output("systemctl restart docker")
     assert wait_for(lambda: _local_state(manager) == "locked", timeout=60), "the manager did not come back locked"
@@ -138,7 +148,7 @@ def test_restarted_manager_comes_back_locked_and_unlock_yml_brings_it_back(host,
     assert rc != 0
     assert "%s: the engine rejected the unlock key" % manager in out, _tail(out)
     assert "failed=1" in [line for line in out.splitlines() if line.startswith(manager)][-1]
-    for other in set(groups["swarm_managers"]) - {manager}:
+    for other in set(MANAGERS) - {manager}:
         assert "failed=0" in [line for line in out.splitlines() if line.startswith(other)][-1], "%s failed too" % other
     assert _local_state(manager) == "locked"
 
@@ -159,8 +169,9 @@ def _root_and_issuers(host):
     return swarm_tls, {n["Description"]["Hostname"]: n["Description"]["TLSInfo"] for n in nodes}
 
 
-def test_rotate_ca_refuses_while_a_node_is_down(host, groups):
-    worker = groups["swarm_workers"][-1]
+def test_rotate_ca_refuses_while_a_node_is_down():
+    host = node(MANAGERS[0])
+    worker = WORKERS[-1]
     before, _issuers = _root_and_issuers(host)
     node(worker).check_output("systemctl stop docker.socket docker.service")
     try:
@@ -176,7 +187,9 @@ def test_rotate_ca_refuses_while_a_node_is_down(host, groups):
         assert wait_for(lambda: host.check_output("docker node inspect %s --format '{{.Status.State}}'" % worker) == "ready", timeout=90)
 
 
-def test_rotate_ca_reissues_every_node_and_traffic_still_flows(host, swarm_nodes):
+def test_rotate_ca_reissues_every_node_and_traffic_still_flows():
+    host = node(MANAGERS[0])
+    swarm_nodes = MANAGERS + WORKERS
     before, _issuers = _root_and_issuers(host)
     rc, out = _run("playbooks/rotate_ca.yml")
     assert rc == 0, _tail(out)
@@ -199,7 +212,8 @@ def test_rotate_ca_reissues_every_node_and_traffic_still_flows(host, swarm_nodes
         assert rc == 0, _tail(out)
 
 
-def test_no_unlock_key_in_any_output_nor_in_the_repository(host):
+def test_no_unlock_key_in_any_output_nor_in_the_repository():
+    host = node(MANAGERS[0])
     KEYS.discard("")
     _current_key(host)
     assert len(KEYS) >= 3  # before and after the rotation, the wrong one
