@@ -20,7 +20,7 @@ description:
     fails before anything is changed and names the nodes.
   - When a rotation is already in progress (an earlier run timed out) no new one is started; the task waits for it.
   - The swarm spec is updated read-modify-write, so autolock and the other swarm settings are kept.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - swarmnet developers (@swarmnet)
 extends_documentation_fragment:

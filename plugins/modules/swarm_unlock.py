@@ -17,7 +17,7 @@ description:
   - After the unlock it waits until the node serves as a manager again.
   - A wrong key fails for this node with a clear message; the node stays locked. The key is never shown,
     neither in messages nor in returned values; engine error texts are scrubbed.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - swarmnet developers (@swarmnet)
 extends_documentation_fragment:
