@@ -107,7 +107,8 @@ def test_settings_are_applied_in_place_and_the_key_kept_0600(kept):
     key = _current_key(host)
     assert stat.S_IMODE(os.stat(kept["key_file"]).st_mode) == 0o600
     with open(kept["key_file"]) as kept_file:
-        assert kept_file.read().strip() == key, "the kept file does not hold the swarm's unlock key"
+        holds_the_key = kept_file.read().strip() == key  # compared apart: pytest would print both sides
+    assert holds_the_key, "the kept file does not hold the swarm's unlock key"
 
     rc, out = _run("site.yml", swarm_unlock_key_file=kept["key_file"], **SETTINGS)
     assert rc == 0, _tail(out)
@@ -122,13 +123,15 @@ def test_rotate_unlock_key_rewrites_the_kept_file_vault_encrypted(kept):
     assert rc == 0, _tail(out)
     kept["vault_password_file"] = kept["vault_password"]
     new = _current_key(host)
-    assert new != old
+    rotated = new != old  # compared apart: pytest would print both keys
+    assert rotated, "the unlock key did not change"
     with open(kept["key_file"]) as kept_file:
         assert kept_file.read().startswith("$ANSIBLE_VAULT;1.2;AES256;swarm_unlock")
     assert stat.S_IMODE(os.stat(kept["key_file"]).st_mode) == 0o600
     plain = subprocess.run(["ansible-vault", "view", "--vault-password-file", kept["vault_password"], kept["key_file"]],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True, cwd=REPO).stdout
-    assert plain.strip() == new, "the vault-encrypted file does not hold the new key"
+    holds_the_new_key = plain.strip() == new
+    assert holds_the_new_key, "the vault-encrypted file does not hold the new key"
 
 
 def test_restarted_manager_comes_back_locked_and_unlock_yml_brings_it_back(kept):
