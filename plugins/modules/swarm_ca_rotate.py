@@ -41,7 +41,7 @@ options:
     type: int
     default: 300
 notes:
-  - Without O(signing_ca_cert) every run rotates: it is an action, like C(docker swarm ca --rotate).
+  - "Without O(signing_ca_cert) every run rotates: it is an action, like C(docker swarm ca --rotate)."
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
