@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# Copyright (c) swarmnet developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: swarm_ca_rotate
+short_description: Rotate a Docker swarm's root CA and wait until every node has a new certificate
+description:
+  - Does what C(docker swarm ca --rotate) does, from a manager of the swarm. Without O(signing_ca_cert) the swarm makes
+    a new root CA itself; with O(signing_ca_cert) and O(signing_ca_key) it switches to the operator's CA.
+  - Then waits until the rotation is over, that is until every node's certificate was issued by the new CA (the
+    TLS status C(docker node ls) shows) and the swarm trusts only the new root, and returns how many nodes were
+    reissued and how long it took.
+  - A node that is not ready (down) could not take its new certificate, and the rotation would never end. The task then
+    fails before anything is changed and names the nodes.
+  - When a rotation is already in progress (an earlier run timed out) no new one is started; the task waits for it.
+  - The swarm spec is updated read-modify-write, so autolock and the other swarm settings are kept.
+version_added: 0.1.0
+author:
+  - swarmnet developers (@swarmnet)
+extends_documentation_fragment:
+  - swarmnet.overlay.docker
+options:
+  signing_ca_cert:
+    description:
+      - The new root CA certificate, PEM text (not a path). With it, the rotation is skipped when the swarm's root CA
+        already is this certificate.
+    type: str
+  signing_ca_key:
+    description:
+      - The private key of O(signing_ca_cert), PEM text (not a path). Never logged nor returned.
+    type: str
+  wait_timeout:
+    description:
+      - Seconds to wait for every node to have a certificate from the new CA.
+    type: int
+    default: 300
+notes:
+  - "Without O(signing_ca_cert) every run rotates: it is an action, like C(docker swarm ca --rotate)."
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: The down-node check runs; nothing is rotated.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the root CA's fingerprint before and after.
+"""
+
+EXAMPLES = r"""
+- name: Rotate the swarm's root CA (a new one, made by the swarm)
+  swarmnet.overlay.swarm_ca_rotate:
+  register: ca_rotation
+
+- name: Switch to our own root CA
+  swarmnet.overlay.swarm_ca_rotate:
+    signing_ca_cert: "{{ lookup('ansible.builtin.file', 'pki/swarm-root.crt') }}"
+    signing_ca_key: "{{ lookup('ansible.builtin.unvault', 'pki/swarm-root.key') }}"
+"""
+
+RETURN = r"""
+nodes_total:
+  description: How many nodes the swarm has.
+  returned: always
+  type: int
+  sample: 5
+nodes_reissued:
+  description: How many nodes hold a certificate from the new CA at the end (in check mode, how many would).
+  returned: always
+  type: int
+  sample: 5
+reissued:
+  description: Hostnames of the nodes holding a certificate from the new CA.
+  returned: when a rotation ran
+  type: list
+  elements: str
+seconds:
+  description: How long the wait for the nodes' new certificates took.
+  returned: always
+  type: float
+  sample: 14.2
+root_ca_fingerprint:
+  description: First 16 hex digits of the SHA-256 of the swarm's root CA certificate (PEM) at the end.
+  returned: always
+  type: str
+reason:
+  description: What was decided and why.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import docker_common_args, get_docker_client
+from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security import SecurityError
+from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security_engine import rotate_ca
+
+
+def argument_spec():
+    return docker_common_args(
+        signing_ca_cert=dict(type="str"),
+        signing_ca_key=dict(type="str", no_log=True),
+        wait_timeout=dict(type="int", default=300),
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        required_together=[("signing_ca_cert", "signing_ca_key")],
+        supports_check_mode=True,
+    )
+    cert = module.params["signing_ca_cert"]
+    if cert is not None and "-----BEGIN CERTIFICATE-----" not in cert:
+        module.fail_json(msg="signing_ca_cert must be the PEM text of a certificate (-----BEGIN CERTIFICATE-----...), "
+                             "not a path: use lookup('ansible.builtin.file', PATH). Nothing was changed")
+    key = module.params["signing_ca_key"]
+    if key is not None and "PRIVATE KEY-----" not in key:
+        module.fail_json(msg="signing_ca_key must be the PEM text of a private key (-----BEGIN ... PRIVATE KEY-----), "
+                             "not a path. Nothing was changed")
+    client = get_docker_client(module)
+    try:
+        result = rotate_ca(module, client, cert, key, module.params["wait_timeout"])
+    except SecurityError as exc:
+        module.fail_json(msg=exc.msg, changed=exc.changed)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
