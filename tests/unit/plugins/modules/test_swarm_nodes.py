@@ -11,6 +11,7 @@ import yaml
 
 from ansible.module_utils import basic
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS
 from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, exit_json, fail_json, module_args
 
 from ansible_collections.swarmnet.overlay.plugins.modules import swarm_nodes
@@ -53,5 +54,5 @@ def test_valid_input_reaches_docker(run):
 def test_documented_options_are_the_argument_spec():
     documented = yaml.safe_load(swarm_nodes.DOCUMENTATION)["options"]
     spec = swarm_nodes.argument_spec()
-    assert set(documented) | {"docker_host", "timeout"} == set(spec)
+    assert set(documented) | set(DOCKER_COMMON_ARGS) == set(spec)
     assert set(documented["nodes"]["suboptions"]) == set(spec["nodes"]["options"])

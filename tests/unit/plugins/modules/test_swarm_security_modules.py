@@ -13,6 +13,7 @@ import yaml
 
 from ansible.module_utils import basic
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS
 from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, exit_json, fail_json, module_args
 
 from ansible_collections.swarmnet.overlay.plugins.modules import swarm_ca_rotate, swarm_unlock
@@ -91,7 +92,7 @@ def test_ca_rotate_without_options_reaches_docker(run):
 def test_documented_options_match_the_argument_spec(mod):
     documented = yaml.safe_load(mod.DOCUMENTATION)["options"]
     spec = mod.argument_spec()
-    assert set(documented) | {"docker_host", "timeout"} == set(spec)
+    assert set(documented) | set(DOCKER_COMMON_ARGS) == set(spec)
     for name, doc in documented.items():
         assert doc.get("type", "str") == spec[name]["type"], name
         assert doc.get("default") == spec[name].get("default"), name
