@@ -148,16 +148,17 @@ def test_rules_of_a_node_removed_from_the_inventory_disappear_and_come_back(tmp_
     assert rc == 0, out[-3000:]
     for name in staying:
         assert leaving_eth1 in _allowed_sources(name), name
-    rc, out = run_playbook(FIREWALL_PLAYBOOK)
-    assert rc == 0 and recap_changed(out) == 0, out[-3000:]
     ready = wait_for(lambda: host.check_output("docker node ls --format '{{.Hostname}} {{.Status}}'").count("Ready") == len(swarm_nodes))
     assert ready, host.check_output("docker node ls")
 
 
-def test_partial_runs_change_nothing(swarm_nodes):
-    for name in swarm_nodes:
-        rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", name)
-        assert rc == 0 and recap_changed(out) == 0, "%s: %s" % (name, out[-3000:])
+def test_a_partial_run_without_any_manager_changes_nothing(groups):
+    # Used to fail every host ("HostVarsVars has no attribute firewall_node_address").
+    worker = groups["swarm_workers"][-1]
+    rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", worker)
+    assert rc == 0 and recap_changed(out) == 0, out[-3000:]
+    flat = " ".join(out.split())  # the result callback wraps long messages
+    assert "is unknown here" in flat and "nothing is removed" in flat, out[-3000:]
 
 
 @pytest.mark.parametrize("target,extra,expect", [
@@ -172,7 +173,8 @@ def test_bad_input_fails_for_the_host_naming_the_field_and_changes_nothing(group
     before = _firewall_state(name)
     rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", name, **extra)
     assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())  # the result callback wraps long messages
     for text in expect:
-        assert text in out, (text, out[-3000:])
+        assert text in flat, (text, out[-3000:])
     assert "changed=0" in out
     assert _firewall_state(name) == before
