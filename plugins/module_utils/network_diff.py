@@ -28,6 +28,11 @@ ENGINE_ADDED_OPTIONS = frozenset([
 # it stays; an entry counts as pending only while its service's spec is unchanged
 # since the detach (same digest) and the service is still off the network.
 PENDING_REATTACH_LABEL = "swarmnet.overlay.pending-reattach"
+# Label put on a service, in the same update that takes it off a network being
+# recreated, naming that network and the attachments removed; the update that
+# puts it back drops it. A run that dies in between (engine restart) leaves it,
+# and the next run finds the service by it, whatever state the network is in.
+DETACHED_FROM_LABEL = "swarmnet.overlay.detached-from"
 # Interfaces whose routes are Docker's own networks: their overlaps are found
 # (and named better) by the network overlap check.
 DOCKER_INTERFACE_PREFIXES = ("docker", "br-", "veth", "vx-", "ov-")
@@ -546,6 +551,35 @@ def pending_reattachments(pending, services, network_id, network_name):
         if not attached:
             todo.append(entry)
     return todo
+
+
+def detached_from_value(network_name, removed):
+    """The DETACHED_FROM_LABEL value for a service taken off ``network_name`` (pure)."""
+    return json.dumps({"network": network_name, "removed": [[p, a] for p, a in removed]}, sort_keys=True, separators=(",", ":"))
+
+
+def services_detached_from(services, network_id, network_name):
+    """Services labelled as taken off this network by an earlier run and not back on it (pure).
+
+    Returns entries shaped like decode_pending()'s: id, name, spec (None), removed.
+    """
+    found = []
+    for service in services:
+        spec = service.get("Spec") or {}
+        text = (spec.get("Labels") or {}).get(DETACHED_FROM_LABEL)
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+            removed = [(int(p), dict(a)) for p, a in value["removed"]]
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
+        if value.get("network") != network_name:
+            continue
+        _kept, attached = split_attachments(service_attachments(spec), network_id, network_name)
+        if not attached:
+            found.append({"id": service.get("ID"), "name": spec.get("Name"), "spec": None, "removed": removed})
+    return found
 
 
 def parse_proc_net_route(text):

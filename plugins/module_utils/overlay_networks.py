@@ -20,6 +20,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client imp
 )
 from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff import (
     ENGINE_ADDED_OPTIONS,
+    DETACHED_FROM_LABEL,
     PENDING_REATTACH_LABEL,
     NetworkSpecError,
     address_in_subnets,
@@ -27,6 +28,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff impo
     create_arguments,
     decide_action,
     desired_state,
+    detached_from_value,
     encode_pending,
     format_differences,
     ingress_published_ports,
@@ -36,6 +38,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.network_diff impo
     pending_reattachments,
     restore_attachments,
     service_attachments,
+    services_detached_from,
     spec_digest,
     split_attachments,
     subnet_overlaps,
@@ -219,7 +222,7 @@ def _remote_names(client, network_id):
     return dict((t.get("EndpointIP"), t.get("Name")) for t in anonymous if t.get("EndpointIP") and t.get("Name"))
 
 
-def set_service_networks(client, service_id, attachments):
+def set_service_networks(client, service_id, attachments, label_changes=None):
     """Service update that changes only the network attachments.
 
     Re-reads the service for the current spec and version, then sends the
@@ -239,7 +242,7 @@ def set_service_networks(client, service_id, attachments):
         task_template=task_template,
         name=spec.get("Name"),
         # {} rather than None: None would send null and wipe the labels.
-        labels=spec.get("Labels") or {},
+        labels=_changed_labels(spec.get("Labels"), label_changes),
         mode=spec.get("Mode"),
         update_config=spec.get("UpdateConfig"),
         rollback_config=spec.get("RollbackConfig"),
@@ -250,18 +253,31 @@ def set_service_networks(client, service_id, attachments):
     return list((answer or {}).get("Warnings") or [])
 
 
-def detach_service(client, user, network_id, network_name):
+def _changed_labels(labels, changes):
+    """Service labels with ``changes`` applied (a None value removes the label)."""
+    result = dict(labels or {})
+    for key, value in (changes or {}).items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def detach_service(client, user, network_id, network_name, remember=False):
     """Take a service off the network.
 
     Returns (the attachments removed with their positions, the digest of the
     service's spec after the update): the digest tells a later run whether
-    someone else changed the service since.
+    someone else changed the service since. With ``remember`` (a recreate) the
+    same update labels the service with what to put back (DETACHED_FROM_LABEL).
     """
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
     kept, removed = split_attachments(service_attachments(service.get("Spec") or {}), network_id, network_name)
     if not removed:
         return removed, spec_digest(service.get("Spec"))
-    set_service_networks(client, user["id"], kept)
+    set_service_networks(client, user["id"], kept,
+                         {DETACHED_FROM_LABEL: detached_from_value(network_name, removed)} if remember else None)
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
     return removed, spec_digest(service.get("Spec"))
 
@@ -270,7 +286,7 @@ def reattach_service(client, user, removed, network_id):
     """Put a service back on a network at the positions its attachments had."""
     service = engine_call("inspect service %s" % user["name"], client.api.inspect_service, user["id"])
     current = service_attachments(service.get("Spec") or {})
-    return set_service_networks(client, user["id"], restore_attachments(current, removed, network_id))
+    return set_service_networks(client, user["id"], restore_attachments(current, removed, network_id), {DETACHED_FROM_LABEL: None})
 
 
 def disconnect_container(client, container, network_id):
@@ -528,7 +544,8 @@ class OverlayNetworkReconciler(object):
             desired = None
             self.diff = {"before": _public(actual), "after": {}}
 
-        services = list_services(self.client) if action != "none" or (actual or {}).get("pending_reattach") else []
+        # Listed on every run: a service an earlier run left off the network is found by its label.
+        services = list_services(self.client)
         if action == "none":
             return self._finish_pending_reattach(inspect, actual, services)
         if action == "remove":
@@ -607,7 +624,7 @@ class OverlayNetworkReconciler(object):
         users, containers, pending = [], [], []
         if action == "recreate":
             # Services an earlier run could not put back go on the new network too.
-            pending = pending_reattachments(actual.get("pending_reattach") or [], services, actual["id"], name)
+            pending = self._pending(actual, services)
             users = services_using_network(services, actual["id"], name)
             containers = standalone_containers(self.client, inspect, self.local_node_id, self.local_hostname)
             self._check_recreate_allowed(actual, users, containers, publishers if actual["ingress"] else [])
@@ -618,7 +635,7 @@ class OverlayNetworkReconciler(object):
         new_id = None
         try:
             if action == "recreate":
-                self._detach_all(actual, users, containers, detached, disconnected)
+                self._detach_all(actual, users, containers, detached, disconnected, remember=True)
                 detached.extend((entry, entry["removed"]) for entry in pending)
                 self.actions.append("remove network %s (%s)" % (name, _short(actual["id"])))
                 if not self.check_mode:
@@ -644,11 +661,19 @@ class OverlayNetworkReconciler(object):
         network = inspect_network(self.client, new_id) if new_id else inspect
         return self._result(True, network)
 
+    @staticmethod
+    def _pending(actual, services):
+        """Services earlier runs took off this network and could not put back: from the network's and the services' labels."""
+        todo = pending_reattachments(actual.get("pending_reattach") or [], services, actual["id"], actual["name"])
+        known = set(entry["id"] for entry in todo)
+        todo.extend(e for e in services_detached_from(services, actual["id"], actual["name"]) if e["id"] not in known)
+        return todo
+
     def _finish_pending_reattach(self, inspect, actual, services):
         """Put back services that an earlier recreate took off and could not reattach (label on the network)."""
         if actual is None:
             return self._result(False, inspect)
-        todo = pending_reattachments(actual.get("pending_reattach") or [], services, actual["id"], actual["name"])
+        todo = self._pending(actual, services)
         if not todo:
             return self._result(False, inspect)
         for entry in todo:
@@ -687,7 +712,7 @@ class OverlayNetworkReconciler(object):
 
     # -- steps ----------------------------------------------------------------
 
-    def _detach_all(self, actual, users, containers, detached, disconnected):
+    def _detach_all(self, actual, users, containers, detached, disconnected, remember=False):
         name = actual["name"]
         for user in users:
             self.actions.append("detach service %s from %s" % (user["name"], name))
@@ -695,7 +720,7 @@ class OverlayNetworkReconciler(object):
             if self.check_mode:
                 removed, digest = user["removed"], None
             else:
-                removed, digest = detach_service(self.client, user, actual["id"], name)
+                removed, digest = detach_service(self.client, user, actual["id"], name, remember)
             detached.append((dict(user, spec=digest), removed))
         for container in containers:
             self.actions.append("disconnect container %s from %s" % (container["name"], name))
@@ -791,8 +816,9 @@ class OverlayNetworkReconciler(object):
         if restored_id is not None and (detached or disconnected):
             left_off = self._rollback_attachments(detached, disconnected, restored_id)
             if left_off:
-                notes.append("could NOT put these back on it: %s; attach them by hand (docker service update --network-add "
-                             "NETWORK SERVICE, docker network connect NETWORK CONTAINER)" % "; ".join(left_off))
+                notes.append("could NOT put these back on it: %s. Run the task again once the engine answers (services carry the "
+                             "label %s and the rerun puts them back), or attach them by hand (docker service update --network-add "
+                             "NETWORK SERVICE, docker network connect NETWORK CONTAINER)" % ("; ".join(left_off), DETACHED_FROM_LABEL))
             else:
                 notes.append("put services/containers back on it")
         elif detached or disconnected:

@@ -172,8 +172,13 @@ def test_converge_with_a_stopped_engine_and_a_cut_off_worker_then_heal_and_rebui
         fatal = [line for line in lines if line.startswith(("fatal:", "failed:")) or "FAILED!" in line]
         report("converge-with-faults", injected_after_seconds=injected_at, run_seconds=faulty_seconds,
                failed_hosts=failed_hosts, recap=counts, fatal_lines=[f.strip()[:400] for f in fatal][:8])
-        assert stopped in failed_hosts, output[-5000:]
-        assert all(counts[m].get("failed", 0) == 0 and counts[m].get("unreachable", 0) == 0 for m in managers), counts
+        # Measured with the swarm role of this branch: no task touches the broken workers' engines after the
+        # injection (their state was read before), so they do not fail themselves; the first manager fails at
+        # "wait until every node is Ready", naming both and where to look. Every other host converges.
+        assert failed_hosts == [managers[0]], counts
+        failure = "".join(lines[lines.index(next(line for line in lines if line.startswith("fatal: [%s]" % managers[0]))):])[:1500]
+        assert "not Ready" in failure and stopped in failure and cut in failure and "journalctl -u docker" in failure, failure
+        assert all(c.get("changed", 0) == 0 for c in counts.values()), counts  # nothing half-done
 
         # Heal: the cut-off worker gets its network back; the stopped one is rebuilt with the same
         # hostname and its Docker state wiped (a new node to the swarm, its old entry now stale).

@@ -664,3 +664,37 @@ def test_engine_error_text_keeps_the_engine_explanation():
     from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import api_error_text
     assert api_error_text(_error(APIError, 'network with name x already exists')) == "network with name x already exists"
     assert "did not answer" in api_error_text(ReadTimeout("Read timed out."))
+
+
+def test_engine_gone_during_remove_and_rollback_then_rerun_reattaches(run, client, in_use, monkeypatch):
+    """Seen on the lab: the manager restarted while the old network was removed; the rollback met it restarting too."""
+    nid, sid = in_use
+    api = client.api
+    original_remove, original_update = api.remove_network, api.update_service
+    calls = {"update": 0}
+
+    def remove_unavailable(network_id):
+        raise _error(APIError, "rpc error: code = Unavailable desc = connection error")
+
+    def update_then_restart(sid_, version, **kwargs):
+        calls["update"] += 1
+        if calls["update"] > 1:  # the detach went through; the rollback meets the restarting engine
+            raise RequestsConnectionError("Connection aborted.")
+        return original_update(sid_, version, **kwargs)
+    monkeypatch.setattr(api, "remove_network", remove_unavailable)
+    monkeypatch.setattr(api, "update_service", update_then_restart)
+    result = run(dict(CHANGED, recreate="always_detach"), expect=FailJson)
+    assert result["changed"] is True and result["services_detached"] == ["web"]
+    assert "could NOT put these back" in result["msg"] and "Run the task again" in result["msg"], result["msg"]
+    assert [n["Target"] for n in api.services_by_id[sid]["Spec"]["TaskTemplate"]["Networks"]] == ["otherid"]
+
+    monkeypatch.undo()
+    api.remove_network, api.update_service = original_remove, original_update
+    rerun = _rerun(monkeypatch, client, dict(CHANGED, recreate="always_detach"))
+    new = [n for n in api.networks_by_id.values() if n["Name"] == "helloTest"][0]
+    assert new["IPAM"]["Config"][0]["Subnet"] == "172.20.0.0/24"
+    spec = api.services_by_id[sid]["Spec"]
+    assert [n["Target"] for n in spec["TaskTemplate"]["Networks"]] == ["otherid", new["Id"]]
+    assert spec["Labels"] == {"keep": "me"}  # the bookkeeping label is gone once it is back
+    assert "reattach service web to helloTest" in rerun["actions"]
+    assert _rerun(monkeypatch, client, dict(CHANGED, recreate="always_detach"))["changed"] is False
