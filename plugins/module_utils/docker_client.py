@@ -157,9 +157,9 @@ def describe_connection_error(exc, settings):
                 "(DOCKER_TLS_HOSTNAME) to a name the certificate holds"
                 % (settings["tls_hostname"] or urlparse(settings["base_url"]).hostname))
     if cause is not None or "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = ": %s" % verify_message if verify_message else ""
         return ("TLS verification failed: the engine's certificate is not signed by the CA in ca_path (%s)%s. "
-                "Check ca_path or DOCKER_CERT_PATH" % (settings["ca_path"] or "none given: the system CAs were used",
-                                                      ": %s" % verify_message if verify_message else ""))
+                "Check ca_path or DOCKER_CERT_PATH" % (settings["ca_path"] or "none given: the system CAs were used", detail))
     if "SSL" in text or "TLS" in text:
         return ("the TLS handshake failed (does the engine listen with TLS on that port, and does it accept the "
                 "client certificate in client_cert?): %s" % text)

@@ -77,12 +77,12 @@ def a_answers(data):
             pos += 1 + data[pos]
 
     pos = 12
-    for _ in range(qdcount):
+    for _question in range(qdcount):
         pos = skip_name(pos) + 4
     addrs = []
-    for _ in range(ancount):
+    for _answer in range(ancount):
         pos = skip_name(pos)
-        rtype, _, _, rdlen = struct.unpack(">HHIH", bytes(data[pos:pos + 10]))
+        rtype, _rclass, _ttl, rdlen = struct.unpack(">HHIH", bytes(data[pos:pos + 10]))
         pos += 10
         if rtype == 1 and rdlen == 4:
             addrs.append(socket.inet_ntoa(bytes(data[pos:pos + 4])))
@@ -183,7 +183,7 @@ def probe(spec):
 
     def run(index, target):
         answers = []
-        for _ in range(spec["requests"]):
+        for _request in range(spec["requests"]):
             if target.get("name") in unresolved:
                 answers.append({"ok": False, "reason": REASON_UNRESOLVABLE, "ms": 0.0})
             elif target.get("name"):

@@ -73,7 +73,7 @@ def spare(host):
 @pytest.fixture(scope="module")
 def certs(spare, tmp_path_factory):
     """ca.pem, cert.pem, key.pem (the docker CLI's names, for DOCKER_CERT_PATH), server files, a wrong CA."""
-    name, _, address = spare
+    name, _spare_host, address = spare
     ca_key, wrong_key, server_key, client_key = _key(), _key(), _key(), _key()
     ca = _cert("swarmnet test CA", ca_key, ca=True)
     wrong = _cert("swarmnet test CA that signed nothing", wrong_key, ca=True)
