@@ -115,6 +115,19 @@ def test_settings_are_applied_in_place_and_the_key_kept_0600(kept):
     assert recap_changed(out) == 0, "second site.yml run with the same settings changed something"
 
 
+def test_rotate_tokens_keeps_autolock_and_the_settings(kept):
+    """Before the fix, rotate_tokens.yml (docker_swarm with only the rotate options) turned autolock off and zeroed the spec."""
+    host = node(MANAGERS[0])
+    assert kept["first_run"][0] == 0
+    before = _spec(host)
+    tokens = host.check_output("docker swarm join-token -q worker")
+    rc, out = _run("playbooks/rotate_tokens.yml")
+    assert rc == 0, _tail(out)
+    rotated = host.check_output("docker swarm join-token -q worker") != tokens  # apart: pytest would print tokens
+    assert rotated, "the worker join token did not change"
+    assert _spec(host) == before
+
+
 def test_rotate_unlock_key_rewrites_the_kept_file_vault_encrypted(kept):
     host = node(MANAGERS[0])
     old = _current_key(host)
