@@ -38,7 +38,8 @@ BENCH = os.path.join(REPO, "bench")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_NOCOLOR="1",
            ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
-           ANSIBLE_CALLBACKS_ENABLED="remote_executions")
+           ANSIBLE_CALLBACKS_ENABLED="remote_executions,ansible.posix.profile_tasks")
+LOG_DIR = []  # --log-dir: where each run's output is kept (profile_tasks shows where the time goes)
 
 
 def lab(args, *command):
@@ -55,6 +56,9 @@ def timed(argv, what):
         out = subprocess.run(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              check=False)
         seconds = time.monotonic() - start
+        if LOG_DIR:
+            with open(os.path.join(LOG_DIR[0], "%02d-%s.log" % (len(os.listdir(LOG_DIR[0])), re.sub(r"\W+", "_", what))), "w") as log:
+                log.write(out.stdout)
         if out.returncode != 0:
             sys.exit("%s failed:\n%s" % (what, out.stdout[-4000:]))
         try:
@@ -66,7 +70,8 @@ def timed(argv, what):
 
 
 def playbook(inventory, path):
-    seconds, output, executions = timed([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, path], path)
+    seconds, output, executions = timed([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, path],
+                                        "%s-%s" % (os.path.basename(path), inventory.split(os.sep)[-2]))
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", output))
     return seconds, changed, executions
 
@@ -119,7 +124,11 @@ def main():
     parser.add_argument("--name", default="swarmnet-bench", help="the lab's name (its nodes and network)")
     parser.add_argument("--subnet", default="192.168.216.0/24", help="the lab's /24")
     parser.add_argument("--keep", action="store_true", help="leave the last lab up")
+    parser.add_argument("--log-dir", help="keep every run's output (with profile_tasks timings) in this directory")
     args = parser.parse_args()
+    if args.log_dir:
+        os.makedirs(args.log_dir, exist_ok=True)
+        LOG_DIR.append(args.log_dir)
     previous = first = None
     for nodes in args.sizes:
         line = measure(args, nodes)

@@ -169,17 +169,19 @@ def parse_firewalld_zone_info(text):
     return info
 
 
+def first_rule_jumps(text, parent, chain):
+    """Whether the first rule in ``iptables -S PARENT`` text jumps to ``chain`` (pure)."""
+    rules = [line for line in (text or "").splitlines() if line.startswith("-A %s " % parent)]
+    return bool(rules) and rules[0].split()[-2:] == ["-j", chain]
+
+
 def parse_iptables_input(text, chain):
     """``iptables -S INPUT`` text: the INPUT policy and whether its first rule jumps to ``chain`` (pure)."""
     policy = None
-    rules = []
     for line in (text or "").splitlines():
         if line.startswith("-P INPUT "):
             policy = line.split()[2]
-        elif line.startswith("-A INPUT "):
-            rules.append(line)
-    first_jumps = bool(rules) and ("-j %s" % chain) in rules[0]
-    return dict(input_policy=policy, input_jumps_first=first_jumps)
+    return dict(input_policy=policy, input_jumps_first=first_rule_jumps(text, "INPUT", chain))
 
 
 def decide_backend(ufw_active, firewalld_running):

@@ -88,11 +88,11 @@ def sshd_ports():
 def interfaces_and_default(module):
     """This node's interfaces (as node_addresses reads them) and the default-route interface."""
     ip_bin = module.get_bin_path("ip")
-    interfaces = node_interfaces(run_command=lambda args: module.run_command(args), ip_bin=ip_bin)
+    interfaces = node_interfaces(run_command=module.run_command, ip_bin=ip_bin)
     return interfaces, plan.parse_default_route_interface(_read("/proc/net/route"))
 
 
-def firewall_facts(module, cluster_interface, iptables_chain):
+def firewall_facts(module, cluster_interface):
     """Which firewall is in charge and the state the firewall role compares against."""
     facts = dict(backend=None, ufw=dict(installed=False, active=False, default_incoming=None, rules=[]),
                  firewalld=dict(installed=False, running=False), iptables=dict(installed=False))
@@ -112,8 +112,8 @@ def firewall_facts(module, cluster_interface, iptables_chain):
         facts["firewalld"]["running"] = rc == 0 and out.strip() == "running"
     if facts["firewalld"]["running"]:
         _rc, default_zone, _err = module.run_command([firewall_cmd, "--get-default-zone"])
-        zone = default_zone.strip()
-        if cluster_interface:
+        zone = module.params["firewalld_zone"] or default_zone.strip()
+        if cluster_interface and not module.params["firewalld_zone"]:
             rc, out, _err = module.run_command([firewall_cmd, "--get-zone-of-interface=%s" % cluster_interface])
             if rc == 0 and out.strip():
                 zone = out.strip()
@@ -124,9 +124,15 @@ def firewall_facts(module, cluster_interface, iptables_chain):
     iptables = module.get_bin_path("iptables")
     if iptables:
         facts["iptables"]["installed"] = True
-        rc, out, _err = module.run_command([iptables, "-S", iptables_chain])
-        facts["iptables"].update(chain=iptables_chain, chain_rules=out.splitlines() if rc == 0 else None)
+        chain = module.params["iptables_chain"]
+        published = module.params["iptables_published_chain"]
+        rc, out, _err = module.run_command([iptables, "-S", chain])
+        facts["iptables"].update(chain=chain, chain_rules=out.splitlines() if rc == 0 else None)
         rc, out, _err = module.run_command([iptables, "-S", "INPUT"])
-        facts["iptables"].update(plan.parse_iptables_input(out if rc == 0 else "", iptables_chain))
+        facts["iptables"].update(plan.parse_iptables_input(out if rc == 0 else "", chain))
+        rc, out, _err = module.run_command([iptables, "-S", published])
+        facts["iptables"].update(published_chain=published, published_chain_rules=out.splitlines() if rc == 0 else None)
+        rc, out, _err = module.run_command([iptables, "-S", "DOCKER-USER"])
+        facts["iptables"]["docker_user_jumps_first"] = plan.first_rule_jumps(out if rc == 0 else "", "DOCKER-USER", published)
     facts["backend"] = plan.decide_backend(facts["ufw"]["active"], facts["firewalld"]["running"])
     return facts

@@ -21,7 +21,7 @@ description:
     of the default-route interface, the one Docker picks.
   - An interface that does not exist on the node, or that Docker could not use, fails the task for this host, naming
     the option and listing the node's interfaces. An engine that does not answer is reported, not a failure.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - swarmnet developers (@swarmnet)
 extends_documentation_fragment:
@@ -37,9 +37,20 @@ options:
     type: str
   iptables_chain:
     description:
-      - The iptables chain whose rules are returned in RV(node.firewall.iptables.chain_rules).
+      - The iptables chain whose rules are returned in C(firewall.iptables.chain_rules) of RV(node).
     type: str
     default: SWARMNET-INPUT
+  iptables_published_chain:
+    description:
+      - The iptables chain, reached from C(DOCKER-USER), whose rules are returned in
+        C(firewall.iptables.published_chain_rules) of RV(node).
+    type: str
+    default: SWARMNET-PUBLISHED
+  firewalld_zone:
+    description:
+      - The firewalld zone to read. When omitted, the zone of the interface holding the advertise address, else the
+        default zone.
+    type: str
 notes:
   - The sshd ports are read from C(/proc) (listening sockets held by C(sshd) processes), so an sshd started by socket
     activation, whose socket belongs to systemd, is not seen.
@@ -139,7 +150,8 @@ node:
           advertise interface, else the default zone), and C(runtime)/C(permanent) settings of that zone (C(target),
           C(interfaces), C(sources), C(ports), C(services), C(rich_rules)).
         - C(iptables) has C(installed), C(chain), C(chain_rules) (C(iptables -S) of O(iptables_chain), null when it
-          does not exist), C(input_policy) and C(input_jumps_first).
+          does not exist), C(input_policy) and C(input_jumps_first), C(published_chain_rules) (of
+          O(iptables_published_chain)) and C(docker_user_jumps_first).
       type: dict
       returned: always
 """
@@ -158,6 +170,8 @@ def main():
             advertise_addr=dict(type="str"),
             data_path_addr=dict(type="str"),
             iptables_chain=dict(type="str", default="SWARMNET-INPUT"),
+            iptables_published_chain=dict(type="str", default="SWARMNET-PUBLISHED"),
+            firewalld_zone=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -177,7 +191,7 @@ def main():
         swarm=swarm,
         addresses=addresses,
         ssh=dict(listen_ports=probe.sshd_ports()),
-        firewall=probe.firewall_facts(module, addresses["interface"], module.params["iptables_chain"]),
+        firewall=probe.firewall_facts(module, addresses["interface"]),
     )
     module.exit_json(changed=False, node=node)
 

@@ -189,10 +189,11 @@ def main():
         result = plan(wanted, nodes, module.params["remove_stale"])
         if result["refused"]:
             module.fail_json(msg="; ".join(result["refused"]) + " (nothing was changed)", changed=False, actions=[])
-        actions = ["%s: %s" % (u["name"], ", ".join("%s %s -> %s" % (k, u["before"][k], u["after"][k])
-                                                     for k in ("role", "availability", "labels")
-                                                     if u["before"][k] != u["after"][k]))
-                   for u in result["updates"]]
+        actions = []
+        for update in result["updates"]:
+            changes = ["%s %s -> %s" % (k, update["before"][k], update["after"][k])
+                       for k in ("role", "availability", "labels") if update["before"][k] != update["after"][k]]
+            actions.append("%s: %s" % (update["name"], ", ".join(changes)))
         actions += ["remove stale entry %s of %s" % (e["id"], e["hostname"]) for e in result["removals"]]
         changed = bool(actions)
         if changed and not module.check_mode:

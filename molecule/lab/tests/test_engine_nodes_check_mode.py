@@ -68,7 +68,8 @@ def test_check_diff_on_a_fresh_first_manager_changes_nothing(groups):
     inventory = _inventory_with({"swarm_managers": [spare_name], "swarm_workers": workers})
     try:
         out = subprocess.run(["ansible-playbook", "-i", inventory, "--check", "--diff", "site.yml"], cwd=REPO,
-                             env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_NOCOLOR="1"),
+                             env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_NOCOLOR="1",
+                                      ANSIBLE_CALLBACK_RESULT_FORMAT="json"),  # one line per message
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         rc, out = out.returncode, out.stdout
         assert rc == 0, out[-4000:]

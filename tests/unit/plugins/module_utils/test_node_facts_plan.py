@@ -18,8 +18,10 @@ PROC_NET_TCP = (
     "   2: 0BF0A8C0:0016 0CF0A8C0:D431 01 00000000:00000000 00:00000000 00000000     0        0 6000 1 0 100 0 0 10 0\n"
 )
 PROC_NET_TCP6 = (
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-    "   0: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 100 0 0 10 0\n"
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when "
+    "retrnsmt   uid  timeout inode\n"
+    "   0: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000"
+    " 0A 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 100 0 0 10 0\n"
 )
 PROC_NET_ROUTE = (
     "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
@@ -187,3 +189,11 @@ def test_swarm_facts_and_node_list():
     assert [n["hostname"] for n in nodes] == ["manager1", "worker1"]
     assert nodes[0]["manager_addr"] == "192.168.240.11"
     assert nodes[1]["addr"] == "192.168.240.12"
+
+
+def test_first_rule_jumps_to_the_chain_only_when_it_is_first():
+    text = "-N DOCKER-USER\n-A DOCKER-USER -j SWARMNET-PUBLISHED\n-A DOCKER-USER -j RETURN\n"
+    assert plan.first_rule_jumps(text, "DOCKER-USER", "SWARMNET-PUBLISHED") is True
+    assert plan.first_rule_jumps("-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n-A DOCKER-USER -j SWARMNET-PUBLISHED\n",
+                                 "DOCKER-USER", "SWARMNET-PUBLISHED") is False
+    assert plan.first_rule_jumps("-A DOCKER-USER -j SWARMNET-PUBLISHED-OLD\n", "DOCKER-USER", "SWARMNET-PUBLISHED") is False
