@@ -166,8 +166,9 @@ def test_service_endpoint_probe_over_tls(tls_engine, certs, spare):
                             "python3 -m http.server 8080" % (SERVICE, NETWORK, IMAGE))
     assert wait_for(lambda: "Running" in spare_host.check_output(
         "docker service ps %s --format '{{.CurrentState}}'" % SERVICE), timeout=60)
+    # request_timeout also sizes the module's wait for the probe container: room for a loaded machine.
     failed, result = run_module("localhost", "swarmnet.overlay.service_endpoint_probe", _tls(
-        tls_engine, certs, service=SERVICE, network=NETWORK, probe_image=IMAGE, requests=2, request_timeout=2,
+        tls_engine, certs, service=SERVICE, network=NETWORK, probe_image=IMAGE, requests=2, request_timeout=10,
         expect_resolvable=True, expect_endpoint_mode="dnsrr", max_failures=0))
     assert not failed, result.get("msg")
     assert result["probe_node"]["name"] == tls_engine["name"] and result["method"] == "container"
