@@ -13,6 +13,7 @@ import datetime
 import ipaddress
 import json
 import os
+import subprocess
 
 import pytest
 from conftest import node, run_module, wait_for
@@ -25,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 TLS_PORT = 2376
 REMOTE_DIR = "/etc/swarmnet-test-tls"
 DROP_IN = "/etc/systemd/system/docker.service.d/swarmnet-test-tls.conf"
+FIREWALL_COMMENT = "swarmnet-test-tls"
 NETWORK = "swarmnet-tls-net"
 SERVICE = "swarmnet-tls-hello"
 IMAGE = "swarmnet/tls-probe-base:local"
@@ -99,7 +101,13 @@ def tls_engine(spare, certs):
     name, spare_host, address = spare
     exec_start = spare_host.check_output("systemctl show -p ExecStart --value docker.service")
     argv = exec_start.split("argv[]=", 1)[1].split(" ;", 1)[0].strip()
+    # Earlier tests may have run the firewall role on the spare (default deny): let this
+    # machine, the controller, reach the TLS port, as an operator exposing it would.
+    route = subprocess.run(["ip", "-o", "route", "get", address], stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    controller = route[route.index("src") + 1]
+    rule = "INPUT -s %s -p tcp --dport %d -m comment --comment %s -j ACCEPT" % (controller, TLS_PORT, FIREWALL_COMMENT)
     try:
+        spare_host.check_output("iptables -I %s" % rule)
         spare_host.check_output("mkdir -p %s %s" % (REMOTE_DIR, os.path.dirname(DROP_IN)))
         for filename in ("ca.pem", "server-cert.pem", "server-key.pem"):
             failed, result = run_module(name, "ansible.builtin.copy", {
@@ -122,6 +130,7 @@ def tls_engine(spare, certs):
         yield {"docker_host": "tcp://%s:%d" % (address, TLS_PORT), "name": name, "address": address}
     finally:
         spare_host.run("docker service rm %s; docker swarm leave --force; docker image rm %s" % (SERVICE, IMAGE))
+        spare_host.run("iptables -D %s" % rule)
         spare_host.run("rm -rf %s %s; rmdir --ignore-fail-on-non-empty %s; systemctl daemon-reload && systemctl restart docker"
                        % (DROP_IN, REMOTE_DIR, os.path.dirname(DROP_IN)))
         wait_for(lambda: spare_host.run("docker info --format '{{.Swarm.LocalNodeState}}'").stdout.strip() == "inactive", 60)
@@ -157,8 +166,9 @@ def test_service_endpoint_probe_over_tls(tls_engine, certs, spare):
                             "python3 -m http.server 8080" % (SERVICE, NETWORK, IMAGE))
     assert wait_for(lambda: "Running" in spare_host.check_output(
         "docker service ps %s --format '{{.CurrentState}}'" % SERVICE), timeout=60)
+    # request_timeout also sizes the module's wait for the probe container: room for a loaded machine.
     failed, result = run_module("localhost", "swarmnet.overlay.service_endpoint_probe", _tls(
-        tls_engine, certs, service=SERVICE, network=NETWORK, probe_image=IMAGE, requests=2, request_timeout=2,
+        tls_engine, certs, service=SERVICE, network=NETWORK, probe_image=IMAGE, requests=2, request_timeout=10,
         expect_resolvable=True, expect_endpoint_mode="dnsrr", max_failures=0))
     assert not failed, result.get("msg")
     assert result["probe_node"]["name"] == tls_engine["name"] and result["method"] == "container"
