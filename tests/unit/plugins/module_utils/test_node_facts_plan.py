@@ -20,7 +20,8 @@ PROC_NET_TCP = (
 PROC_NET_TCP6 = (
     "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when "
     "retrnsmt   uid  timeout inode\n"
-    "   0: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 100 0 0 10 0\n"
+    "   0: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000"
+    " 0A 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 100 0 0 10 0\n"
 )
 PROC_NET_ROUTE = (
     "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
