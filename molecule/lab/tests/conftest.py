@@ -6,7 +6,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
-from swarmlab import INVENTORY, REPO, docker_json, node, recap_changed, run_module, run_playbook, wait_for  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from swarmlab import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+    INVENTORY, REPO, docker_json, node, recap_changed, run_module, run_playbook, wait_for,
+)
 
 # Re-exported for the test modules (from conftest import ...).
 __all__ = ["INVENTORY", "REPO", "docker_json", "node", "recap_changed", "run_module", "run_playbook", "wait_for"]
