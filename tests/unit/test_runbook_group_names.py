@@ -26,7 +26,7 @@ all:
 
 
 def test_no_runbook_names_the_default_groups_directly():
-    for path in RUNBOOKS + sorted(glob.glob(os.path.join(ROOT, "playbooks", "tasks", "*.yml"))):
+    for path in RUNBOOKS + sorted(glob.glob(os.path.join(ROOT, "playbooks", "*", "*.yml"))):
         with open(path) as handle:
             for number, line in enumerate(handle, 1):
                 code = line.split("#", 1)[0]
