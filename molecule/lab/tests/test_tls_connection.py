@@ -69,7 +69,10 @@ def _pem(obj):
 @pytest.fixture(scope="module")
 def spare(host):
     name = host.ansible.get_variables()["groups"]["swarm_spares"][0]
-    return name, node(name), node(name).ansible.get_variables()["swarmnet_node_address"]
+    spare_host = node(name)
+    # Its address on the lab's own network (eth0), the one this machine reaches it at.
+    address = spare_host.check_output("ip -4 -o addr show dev eth0").split()[3].split("/")[0]
+    return name, spare_host, address
 
 
 @pytest.fixture(scope="module")
