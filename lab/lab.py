@@ -99,16 +99,17 @@ def build_image():
 
 
 def ensure_network(client, name, subnet, internal=False):
+    # Both of a lab's networks carry the lab's name as their label (see cmd_down).
+    lab = name[:-len("-private")] if internal else name
     for net in client.networks.list(names=[name]):
         if net.name == name:
-            if net.attrs.get("Labels", {}).get(LABEL) != name:
+            if net.attrs.get("Labels", {}).get(LABEL) != lab:
                 sys.exit("lab: a network named %s exists but was not made by the lab; "
                          "remove it or choose another --name" % name)
             return net
     gateway = subnet.split("/")[0].rsplit(".", 1)[0] + ".1"
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
     log("creating network %s (%s%s)" % (name, subnet, ", internal" if internal else ""))
-    lab = name[:-len("-private")] if internal else name
     return client.networks.create(name, driver="bridge", ipam=ipam, internal=internal, labels={LABEL: lab})
 
 

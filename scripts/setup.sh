@@ -84,4 +84,4 @@ ensure_docker_engine
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 command -v shellcheck >/dev/null 2>&1 || apt_install shellcheck
 ensure_venv
-say "ready: $(docker version --format 'engine {{.Server.Version}}' 2>/dev/null), $("$venv/bin/ansible" --version | head -n1)"
+say "ready: $(docker version --format 'engine {{.Server.Version}}' 2>/dev/null), $("$venv/bin/ansible" --version | sed -n 1p)"
