@@ -41,3 +41,24 @@ def module_args(args):
         yield
     finally:
         basic._ANSIBLE_ARGS = old
+
+
+class ReachedDocker(Exception):
+    """Raised where a module would open its Docker client: validation let the input through."""
+
+
+def no_docker(module):
+    raise ReachedDocker(module.params)
+
+
+def runner_without_docker(monkeypatch, *modules):
+    """Patch AnsibleModule's exits and the modules' get_docker_client; return run(module, args)."""
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    for mod in modules:
+        monkeypatch.setattr(mod, "get_docker_client", no_docker)
+
+    def run(mod, args):
+        with module_args(args):
+            mod.main()
+    return run

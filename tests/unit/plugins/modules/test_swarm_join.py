@@ -12,9 +12,8 @@ import socket
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 
-from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, exit_json, fail_json, module_args
+from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, ReachedDocker, runner_without_docker
 
 from ansible_collections.swarmnet.overlay.plugins.doc_fragments.docker import ModuleDocFragment
 from ansible_collections.swarmnet.overlay.plugins.modules import swarm_join
@@ -24,23 +23,10 @@ SECRET = "abcdefghijklmnopqrstuvwxy"  # made up
 TOKEN = "SWMTKN-1-%s-%s" % (DIGEST_FIELD, SECRET)
 
 
-class ReachedDocker(Exception):
-    pass
-
-
 @pytest.fixture
 def run(monkeypatch):
-    def no_docker(module):
-        raise ReachedDocker(module.params)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(swarm_join, "get_docker_client", no_docker)
-
-    def _run(args):
-        with module_args(args):
-            swarm_join.main()
-    return _run
+    run_module = runner_without_docker(monkeypatch, swarm_join)
+    return lambda args: run_module(swarm_join, args)
 
 
 def fail_msg(run, args):

@@ -9,31 +9,17 @@ __metaclass__ = type
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS
-from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, exit_json, fail_json, module_args
+from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, ReachedDocker, runner_without_docker
 
 from ansible_collections.swarmnet.overlay.plugins.modules import swarm_nodes
 
 
-class ReachedDocker(Exception):
-    pass
-
-
 @pytest.fixture
 def run(monkeypatch):
-    def no_docker(module):
-        raise ReachedDocker(module.params)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(swarm_nodes, "get_docker_client", no_docker)
-
-    def _run(args):
-        with module_args(args):
-            swarm_nodes.main()
-    return _run
+    run_module = runner_without_docker(monkeypatch, swarm_nodes)
+    return lambda args: run_module(swarm_nodes, args)
 
 
 @pytest.mark.parametrize("node, field", [({"name": "n", "role": "boss"}, "role"),

@@ -11,34 +11,18 @@ import json
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS
-from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, exit_json, fail_json, module_args
+from ansible_collections.swarmnet.overlay.tests.unit.plugins.modules.module_harness import FailJson, ReachedDocker, runner_without_docker
 
 from ansible_collections.swarmnet.overlay.plugins.modules import swarm_ca_rotate, swarm_unlock
 
 KEY = "SWMKEY-1-" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcde"  # made up
 
 
-class ReachedDocker(Exception):
-    pass
-
-
 @pytest.fixture
 def run(monkeypatch):
-    def no_docker(module):
-        raise ReachedDocker(module.params)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    for mod in (swarm_unlock, swarm_ca_rotate):
-        monkeypatch.setattr(mod, "get_docker_client", no_docker)
-
-    def _run(mod, args):
-        with module_args(args):
-            mod.main()
-    return _run
+    return runner_without_docker(monkeypatch, swarm_unlock, swarm_ca_rotate)
 
 
 def test_unlock_refuses_a_malformed_key_without_printing_it(run):
