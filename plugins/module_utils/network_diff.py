@@ -592,13 +592,24 @@ def parse_proc_net_route(text):
         try:
             destination = socket.inet_ntoa(struct.pack("<L", int(fields[1], 16)))
             mask = socket.inet_ntoa(struct.pack("<L", int(fields[7], 16)))
-            network = ipaddress.ip_network(u"%s/%s" % (destination, mask), strict=False)
+            network = ipaddress.ip_network("%s/%s" % (destination, mask), strict=False)
         except (ValueError, struct.error, OSError):
             continue
         if network.prefixlen == 0:
             continue
-        routes.append((fields[0], u"%s" % network))
+        routes.append((fields[0], str(network)))
     return routes
+
+
+def declared_subnets(state):
+    """The declared subnets of ``state`` as ip_network objects (invalid ones are validate()'s to report)."""
+    found = []
+    for entry in state.get("ipam_config") or []:
+        try:
+            found.append(ipaddress.ip_network(entry["subnet"], strict=False))
+        except (TypeError, ValueError):
+            continue
+    return found
 
 
 def underlay_overlaps(state, node_addresses, routes):
@@ -609,20 +620,15 @@ def underlay_overlaps(state, node_addresses, routes):
     those networks). Returns a list of human-readable overlaps.
     """
     found = []
-    mine = []
-    for entry in state.get("ipam_config") or []:
-        try:
-            mine.append(ipaddress.ip_network(entry["subnet"], strict=False))
-        except (TypeError, ValueError):
-            continue
+    mine = declared_subnets(state)
     for subnet in mine:
         for hostname, address in node_addresses:
             try:
-                ip = ipaddress.ip_address(u"%s" % address)
+                ip = ipaddress.ip_address(str(address))
             except ValueError:
                 continue
             if ip.version == subnet.version and not ip.is_unspecified and ip in subnet:
-                found.append(u"subnet %s contains %s, the address of swarm node %s" % (subnet, ip, hostname))
+                found.append("subnet %s contains %s, the address of swarm node %s" % (subnet, ip, hostname))
         for interface, cidr in routes:
             if interface.startswith(DOCKER_INTERFACE_PREFIXES):
                 continue
@@ -631,7 +637,7 @@ def underlay_overlaps(state, node_addresses, routes):
             except ValueError:
                 continue
             if route.version == subnet.version and route.overlaps(subnet):
-                found.append(u"subnet %s overlaps the route to %s via %s on this manager" % (subnet, route, interface))
+                found.append("subnet %s overlaps the route to %s via %s on this manager" % (subnet, route, interface))
     return found
 
 
@@ -643,12 +649,7 @@ def subnet_overlaps(state, networks, skip_ids=()):
     scope, other_subnet.
     """
     found = []
-    mine = []
-    for entry in state.get("ipam_config") or []:
-        try:
-            mine.append(ipaddress.ip_network(entry["subnet"], strict=False))
-        except (TypeError, ValueError):
-            continue
+    mine = declared_subnets(state)
     for net in networks:
         if net.get("Id") in skip_ids:
             continue
