@@ -205,7 +205,27 @@ def swarm_facts(info):
         locked=state == "locked",
         cluster_id=(swarm.get("Cluster") or {}).get("ID") or None,
         remote_managers=[m.get("Addr") for m in swarm.get("RemoteManagers") or [] if m.get("Addr")],
+        # Filled in by the probe on a member: which other managers answer on their swarm port.
+        managers_answering=[],
+        managers_silent=[],
+        cut_off=False,
     )
+
+
+def other_managers(swarm):
+    """The 'host:port' of the managers this node knows, other than itself: those it must reach (pure)."""
+    own = swarm.get("node_addr")
+    return [addr for addr in swarm.get("remote_managers") or [] if addr.rsplit(":", 1)[0].strip("[]") != own]
+
+
+def cut_off(swarm):
+    """Whether an active node reaches none of the other managers it knows (pure).
+
+    swarm: swarm_facts() with managers_answering / managers_silent filled in
+    by the probe. A node whose swarm has no other manager is never cut off.
+    """
+    return (swarm.get("local_node_state") == "active" and bool(swarm.get("managers_silent"))
+            and not swarm.get("managers_answering"))
 
 
 def swarm_node_list(nodes):

@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import socket
+import threading
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts_plan as plan
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import (
@@ -53,12 +55,39 @@ def engine_facts(module):
         return engine, sdk, swarm, nodes
     engine.update(answers=True, version=version.get("Version"), api_version=version.get("ApiVersion"))
     swarm = plan.swarm_facts(info)
+    if swarm["local_node_state"] == "active":
+        swarm["managers_answering"], swarm["managers_silent"] = reach(plan.other_managers(swarm))
+        swarm["cut_off"] = plan.cut_off(swarm)
     if swarm["control_available"] and not swarm["locked"]:
         try:
             nodes = plan.swarm_node_list(client.api.nodes())
         except DockerException as exc:
             swarm["nodes_error"] = str(exc)
     return engine, sdk, swarm, nodes
+
+
+def reach(addresses, timeout=2.0):
+    """Open a TCP connection to each 'host:port' at once: (answering addresses, [{addr, error}] of the others).
+
+    A member that reaches none of the other managers is cut off from its swarm,
+    whatever its own docker info says; the connections are closed at once.
+    """
+    errors = {}
+
+    def connect(addr):
+        host, port = addr.rsplit(":", 1)
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        except (socket.error, ValueError) as exc:
+            errors[addr] = str(exc) or exc.__class__.__name__
+
+    threads = [threading.Thread(target=connect, args=(addr,)) for addr in addresses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answering = [addr for addr in addresses if addr not in errors]
+    return answering, [dict(addr=addr, error=errors[addr]) for addr in addresses if addr in errors]
 
 
 def sshd_ports():

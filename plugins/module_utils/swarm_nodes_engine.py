@@ -19,7 +19,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client imp
 from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_nodes_plan import (
     PlanError,
     node_spec,
-    not_ready,
+    waiting_for,
 )
 
 try:
@@ -86,17 +86,20 @@ class SwarmNodes(object):
         done.append("%s: %s" % (update["name"], ", ".join(changed)))
 
     def wait_ready(self, wanted, timeout, interval=2):
-        """Poll the node list until every wanted node is Ready; returns the last node list or raises PlanError."""
+        """Poll the node list until every wanted node is Ready and no older entry of theirs is still live.
+
+        Returns the last node list or raises PlanError naming what is still pending.
+        """
         deadline = time.time() + timeout
         while True:
             try:
                 nodes = self.api.nodes()
             except (APIError, DockerException, RequestException) as exc:
                 raise PlanError("cannot read the node list while waiting for Ready: %s" % api_error_text(exc))
-            pending = not_ready(wanted, nodes)
+            pending = waiting_for(wanted, nodes)
             if not pending:
                 return nodes
             if time.time() >= deadline:
-                raise PlanError("not Ready after %d s: %s. See docker node ls on a manager and the engine's log on those "
-                                "nodes (journalctl -u docker)" % (timeout, ", ".join(pending)))
+                raise PlanError("after %d s: %s. See docker node ls on a manager and the engine's log on those "
+                                "nodes (journalctl -u docker)" % (timeout, "; ".join(pending)))
             time.sleep(interval)

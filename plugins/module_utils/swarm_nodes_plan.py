@@ -165,6 +165,28 @@ def not_ready(wanted, nodes):
     return sorted(name for name, entry in matched.items() if entry is None or entry["state"] != "ready")
 
 
+def live_twins(wanted, nodes):
+    """Entries not yet Down that carry a wanted node's hostname under another ID (pure).
+
+    A host rebuilt with the same hostname joins under a new ID while its old
+    entry still counts as Ready until the managers miss its heartbeats (about
+    15 s); only then is it a stale entry that can go. Two live hosts sharing a
+    hostname stay twins for good, which the wait reports.
+    """
+    entries = [node_summary(n) for n in nodes]
+    matched = match_nodes(wanted, entries)
+    ids = dict((name, entry["id"]) for name, entry in matched.items() if entry is not None)
+    return [e for e in entries if e["hostname"] in ids and e["id"] != ids[e["hostname"]] and e["state"] != "down"]
+
+
+def waiting_for(wanted, nodes):
+    """What a wait for a settled node list still waits for: messages, empty when settled (pure)."""
+    pending = ["%s not Ready" % name for name in not_ready(wanted, nodes)]
+    pending += ["an older entry %s of %s still %s (a host rebuilt with that hostname leaves one; two hosts "
+                "sharing a hostname must be renamed)" % (e["id"], e["hostname"], e["state"]) for e in live_twins(wanted, nodes)]
+    return pending
+
+
 def node_spec(current_spec, after):
     """The full node spec to send: the current one with role, availability and labels replaced (pure)."""
     spec = dict(current_spec or {})

@@ -103,6 +103,9 @@ node:
         - The node's swarm state from C(docker info). C(local_node_state) (inactive, pending, active, error, locked),
           C(node_id), C(node_addr), C(control_available) (a manager), C(locked), C(cluster_id) (managers only) and
           C(remote_managers).
+        - On a member (C(active)), C(managers_answering) lists the other managers (C(host:port)) that accept a TCP
+          connection from this node within 2 seconds, and C(managers_silent) the others, each with its C(error);
+          C(cut_off) is true when it reaches none of them.
         - On a manager, C(nodes) is the swarm's node list (C(id), C(hostname), C(role), C(availability), C(state),
           C(addr) = C(Status.Addr), C(manager_addr)); null elsewhere.
       type: dict
@@ -115,6 +118,9 @@ node:
         locked: false
         cluster_id: q6hmfacpm1dp0q2bkncfzm2nj
         remote_managers: [192.168.240.11:2377]
+        managers_answering: []
+        managers_silent: []
+        cut_off: false
         nodes: [{id: 2rksud9y3ye1dmv4n6xgyazni, hostname: manager1, role: manager, availability: active,
                  state: ready, addr: 192.168.240.11, manager_addr: 192.168.240.11}]
     addresses:

@@ -19,6 +19,9 @@ description:
     under another node ID). The only entry of a hostname is never removed.
   - Nodes of O(nodes) that are not in the swarm are left alone and listed in RV(missing); with O(wait_ready=true)
     the module waits until every one of them is in the swarm and C(Ready).
+  - A host rebuilt with the same hostname joins under a new ID while its older entry still counts as C(Ready) until
+    the managers miss its heartbeats. With O(wait_ready=true) the module also waits until such an older entry is
+    C(Down), and then removes it (with O(remove_stale=true)).
 version_added: 0.2.0
 author:
   - swarmnet developers (@swarmnet)
@@ -63,12 +66,14 @@ options:
     default: true
   wait_ready:
     description:
-      - After the changes, wait until every node of O(nodes) is in the swarm and C(Ready). Not done in check mode.
+      - After the changes, wait until every node of O(nodes) is in the swarm and C(Ready), and no older entry with
+        its hostname is still live. Not done in check mode.
     type: bool
     default: false
   ready_timeout:
     description:
-      - Seconds to wait with O(wait_ready=true) before failing with the names of the nodes not C(Ready).
+      - Seconds to wait with O(wait_ready=true) before failing with the names of the nodes not C(Ready) and of
+        the older entries still live.
     type: int
     default: 120
 notes:
@@ -156,6 +161,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_nodes_plan 
     node_summary,
     not_ready,
     plan,
+    waiting_for,
 )
 
 
@@ -199,8 +205,16 @@ def main():
         if changed and not module.check_mode:
             actions = swarm.apply(result, nodes)
             nodes = swarm.read()[0]
-        if module.params["wait_ready"] and not module.check_mode and not_ready(wanted, nodes):
+        if module.params["wait_ready"] and not module.check_mode and waiting_for(wanted, nodes):
             nodes = swarm.wait_ready(wanted, module.params["ready_timeout"])
+            if module.params["remove_stale"]:
+                # A rebuilt host's older entry has only now gone Down: it is stale, and goes.
+                late = plan(wanted, nodes, True)
+                if late["removals"]:
+                    actions += swarm.apply(dict(late, updates=[]), nodes)
+                    result["removals"] += late["removals"]
+                    changed = True
+                    nodes = swarm.read()[0]
         after = match_nodes(wanted, [node_summary(n) for n in nodes]) if not module.check_mode else result["nodes"]
     except PlanError as exc:
         module.fail_json(msg=str(exc), changed=False, actions=[])

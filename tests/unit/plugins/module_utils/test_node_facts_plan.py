@@ -177,7 +177,8 @@ def test_swarm_facts_and_node_list():
                       "Cluster": {"ID": "clu"}, "RemoteManagers": [{"NodeID": "abc", "Addr": "192.168.240.11:2377"}]}}
     facts = plan.swarm_facts(info)
     assert facts == {"local_node_state": "active", "node_id": "abc", "node_addr": "192.168.240.11", "control_available": True,
-                     "locked": False, "cluster_id": "clu", "remote_managers": ["192.168.240.11:2377"]}
+                     "locked": False, "cluster_id": "clu", "remote_managers": ["192.168.240.11:2377"],
+                     "managers_answering": [], "managers_silent": [], "cut_off": False}
     assert plan.swarm_facts({"Swarm": {"LocalNodeState": "locked"}})["locked"] is True
     assert plan.swarm_facts({})["local_node_state"] == "inactive"
     nodes = plan.swarm_node_list([
@@ -189,6 +190,23 @@ def test_swarm_facts_and_node_list():
     assert [n["hostname"] for n in nodes] == ["manager1", "worker1"]
     assert nodes[0]["manager_addr"] == "192.168.240.11"
     assert nodes[1]["addr"] == "192.168.240.12"
+
+
+def test_other_managers_leave_out_the_node_itself():
+    swarm = {"node_addr": "192.168.240.11", "remote_managers": ["192.168.240.11:2377", "192.168.240.12:2377", "[fd00::3]:2377"]}
+    assert plan.other_managers(swarm) == ["192.168.240.12:2377", "[fd00::3]:2377"]
+    assert plan.other_managers({"node_addr": None, "remote_managers": []}) == []
+
+
+@pytest.mark.parametrize("state, answering, silent, expected", [
+    ("active", [], [{"addr": "192.168.240.11:2377", "error": "timed out"}], True),
+    ("active", ["192.168.240.12:2377"], [{"addr": "192.168.240.11:2377", "error": "timed out"}], False),
+    ("active", [], [], False),  # a single-manager swarm seen from that manager: nobody else to reach
+    ("inactive", [], [{"addr": "192.168.240.11:2377", "error": "timed out"}], False),
+])
+def test_cut_off_only_when_no_other_manager_answers(state, answering, silent, expected):
+    swarm = {"local_node_state": state, "managers_answering": answering, "managers_silent": silent}
+    assert plan.cut_off(swarm) is expected
 
 
 def test_first_rule_jumps_to_the_chain_only_when_it_is_first():

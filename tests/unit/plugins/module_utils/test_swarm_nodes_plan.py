@@ -136,3 +136,22 @@ def test_not_ready_and_manager_addresses():
     nodes = CLUSTER + [api_node("m4", "node4", "manager")]
     assert snp.not_ready([{"name": "node2"}, {"name": "node5"}], nodes) == ["node5"]
     assert snp.manager_addresses(nodes)[0] == "192.168.213.15:2377"  # the leader first
+
+
+def test_a_rebuilt_hosts_older_entry_is_waited_for_until_down_then_stale():
+    # node2 rebuilt: it joined as w2new while its old entry w2 has not missed enough heartbeats yet.
+    rebuilt = [{"name": "node2", "node_id": "w2new"}]
+    nodes = CLUSTER + [api_node("w2new", "node2")]
+    assert [e["id"] for e in snp.live_twins(rebuilt, nodes)] == ["w2"]
+    assert snp.plan(rebuilt, nodes)["removals"] == []  # not removable while it counts as Ready
+    pending = snp.waiting_for(rebuilt, nodes)
+    assert len(pending) == 1 and "older entry w2 of node2 still ready" in pending[0]
+    later = [CLUSTER[0], api_node("w2", "node2", state="down"), CLUSTER[2], api_node("w2new", "node2")]
+    assert snp.waiting_for(rebuilt, later) == []
+    assert [e["id"] for e in snp.plan(rebuilt, later)["removals"]] == ["w2"]
+
+
+def test_waiting_for_names_nodes_not_ready():
+    nodes = [CLUSTER[0], api_node("w2", "node2", state="down")]
+    assert snp.waiting_for([{"name": "node2"}, {"name": "node5"}], nodes) == ["node2 not Ready", "node5 not Ready"]
+    assert snp.waiting_for([{"name": "node1"}], nodes) == []
