@@ -73,6 +73,24 @@ cat >"$rootfs/etc/docker/daemon.json" <<'EOF'
 }
 EOF
 : >"$rootfs/etc/machine-id"
+
+# Lab nodes cannot reach a mirror (as on an air-gapped site, their apt source is a
+# local one): it holds the engine package as installed and a rebuild of it with a
+# higher version, so that the engine role's upgrade and pin are real package changes.
+repo="$rootfs/srv/swarmnet-lab-apt"
+mkdir -p "$repo"
+engine_deb="$(ls "$rootfs"/var/cache/apt/archives/docker.io_*.deb)"
+cp "$engine_deb" "$repo/"
+version="$(dpkg-deb -f "$engine_deb" Version)"
+dpkg-deb -R "$engine_deb" "$work/engine-pkg"
+sed -i "s/^Version: .*/Version: ${version}+swarmnetlab1/" "$work/engine-pkg/DEBIAN/control"
+dpkg-deb -Zgzip -z1 -b "$work/engine-pkg" "$repo/docker.io_${version}+swarmnetlab1_amd64.deb" >/dev/null
+for deb in "$repo"/*.deb; do
+    dpkg-deb -f "$deb"
+    printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$(basename "$deb")" "$(stat -c %s "$deb")" "$(sha256sum "$deb" | cut -d' ' -f1)"
+done >"$repo/Packages"
+rm -f "$rootfs/etc/apt/sources.list" "$rootfs"/etc/apt/sources.list.d/*
+echo "deb [trusted=yes] file:/srv/swarmnet-lab-apt ./" >"$rootfs/etc/apt/sources.list.d/swarmnet-lab.list"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 
 tar -C "$rootfs" -c . | docker import \

@@ -160,6 +160,13 @@ node:
           O(iptables_published_chain)) and C(docker_user_jumps_first).
       type: dict
       returned: always
+read_with:
+  description: The module's arguments that shape the reading (C(advertise_addr), C(data_path_addr), C(iptables_chain),
+    C(iptables_published_chain), C(firewalld_zone)); a role may reuse a reading made with the arguments it would pass.
+  type: dict
+  returned: always
+  sample: {advertise_addr: eth1, data_path_addr: null, iptables_chain: SWARMNET-INPUT,
+           iptables_published_chain: SWARMNET-PUBLISHED, firewalld_zone: null}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -168,6 +175,9 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts
 from ansible_collections.swarmnet.overlay.plugins.module_utils import node_facts_probe as probe
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import docker_common_args
 from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import AddressError
+
+
+READ_WITH = ("advertise_addr", "data_path_addr", "iptables_chain", "iptables_published_chain", "firewalld_zone")
 
 
 def main():
@@ -199,7 +209,9 @@ def main():
         ssh=dict(listen_ports=probe.sshd_ports()),
         firewall=probe.firewall_facts(module, addresses["interface"]),
     )
-    module.exit_json(changed=False, node=node)
+    # What this reading was made with, so that a later role can tell whether it may reuse it.
+    read_with = dict((key, module.params[key]) for key in READ_WITH)
+    module.exit_json(changed=False, node=node, read_with=read_with)
 
 
 if __name__ == "__main__":
