@@ -23,13 +23,13 @@ def _pick(swarm_nodes, backend):
 
 
 def _open_to_this_machine(name):
-    return _tcp_answers(_addresses(name)[0], PROBE_PORT[_backend(name)])
+    # A node on this machine's own bridge answers within a second or drops.
+    return _tcp_answers(_addresses(name)[0], PROBE_PORT[_backend(name)], timeout=1)
 
 
-def _set_by_hand(ufw_node, firewalld_node, ufw_incoming, firewalld_target):
+def _set_by_hand(ufw_node, firewalld_node, zone, ufw_incoming, firewalld_target):
     """Set the firewalls as a host had them before the role, without the role's records."""
     node(ufw_node).check_output("rm -f %s && ufw default %s incoming" % (RECORDS, ufw_incoming))
-    zone = _facts(firewalld_node)["firewall"]["firewalld"]["zone"]
     node(firewalld_node).check_output(
         "rm -f %s && firewall-cmd --permanent --zone=%s --set-target=%s && firewall-cmd --reload" % (RECORDS, zone, firewalld_target))
 
@@ -38,8 +38,9 @@ def test_default_deny_off_gives_back_the_policy_ufw_and_firewalld_had(swarm_node
     ufw_node, firewalld_node = _pick(swarm_nodes, "ufw"), _pick(swarm_nodes, "firewalld")
     limit = "%s,%s" % (ufw_node, firewalld_node)
     before = {name: _firewall_state(name) for name in (ufw_node, firewalld_node)}
+    zone = _facts(firewalld_node)["firewall"]["firewalld"]["zone"]  # where the role keeps its rules
     try:
-        _set_by_hand(ufw_node, firewalld_node, "allow", "ACCEPT")
+        _set_by_hand(ufw_node, firewalld_node, zone, "allow", "ACCEPT")
         assert _open_to_this_machine(ufw_node) and _open_to_this_machine(firewalld_node)
 
         rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", limit, firewall_default_deny=True)
@@ -47,7 +48,6 @@ def test_default_deny_off_gives_back_the_policy_ufw_and_firewalld_had(swarm_node
         ufw_fw, firewalld_fw = _facts(ufw_node)["firewall"], _facts(firewalld_node)["firewall"]
         assert ufw_fw["ufw"]["default_incoming"] == "deny"
         assert ufw_fw["ufw"]["default_deny_record"] == {"incoming": "allow"}
-        zone = firewalld_fw["firewalld"]["zone"]
         assert firewalld_fw["firewalld"]["runtime"]["target"] == "DROP"
         assert firewalld_fw["firewalld"]["default_deny_record"] == {"zone": zone, "target": "ACCEPT"}
         assert not _open_to_this_machine(ufw_node) and not _open_to_this_machine(firewalld_node)
@@ -68,7 +68,7 @@ def test_default_deny_off_gives_back_the_policy_ufw_and_firewalld_had(swarm_node
         assert rc == 0 and recap_changed(out) == 0, out[-3000:]
     finally:
         # The lab's own starting point, then default deny through the role as converge did.
-        _set_by_hand(ufw_node, firewalld_node, "deny", "default")
+        _set_by_hand(ufw_node, firewalld_node, zone, "deny", "default")
         rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", limit, firewall_default_deny=True)
     assert rc == 0, out[-3000:]
     for name, state in before.items():
