@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import (
@@ -167,6 +168,20 @@ def parse_firewalld_zone_info(text):
             if value:
                 info["rich_rules"].append(value)
     return info
+
+
+def parse_default_deny_record(text):
+    """A record the firewall role wrote when it turned on default deny (JSON object), or None (pure).
+
+    The role writes what the firewall had before (ufw: {"incoming": ...};
+    firewalld: {"zone": ..., "target": ...}) so that turning default deny off
+    gives that back. An empty or unreadable record is None: nothing to give back.
+    """
+    try:
+        record = json.loads(text or "")
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def first_rule_jumps(text, parent, chain):

@@ -121,10 +121,17 @@ def interfaces_and_default(module):
     return interfaces, plan.parse_default_route_interface(_read("/proc/net/route"))
 
 
+# Where the firewall role records what ufw / firewalld had before it turned on default deny.
+UFW_DEFAULT_DENY_RECORD = "/etc/ufw/swarmnet-default-deny.json"
+FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
+
+
 def firewall_facts(module, cluster_interface):
     """Which firewall is in charge and the state the firewall role compares against."""
     facts = dict(backend=None, ufw=dict(installed=False, active=False, default_incoming=None, rules=[]),
                  firewalld=dict(installed=False, running=False), iptables=dict(installed=False))
+    facts["ufw"]["default_deny_record"] = plan.parse_default_deny_record(_read(UFW_DEFAULT_DENY_RECORD))
+    facts["firewalld"]["default_deny_record"] = plan.parse_default_deny_record(_read(FIREWALLD_DEFAULT_DENY_RECORD))
     ufw = module.get_bin_path("ufw")
     if ufw:
         facts["ufw"]["installed"] = True

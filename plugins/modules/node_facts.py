@@ -155,6 +155,9 @@ node:
         - C(firewalld) has C(installed), C(running) and, when it runs, C(default_zone), C(zone) (the zone of the
           advertise interface, else the default zone), and C(runtime)/C(permanent) settings of that zone (C(target),
           C(interfaces), C(sources), C(ports), C(services), C(rich_rules)).
+        - C(ufw.default_deny_record) and C(firewalld.default_deny_record) are what the firewall role recorded when it
+          turned on default deny (C(/etc/ufw/swarmnet-default-deny.json) with the prior C(incoming) policy,
+          C(/etc/firewalld/swarmnet-default-deny.json) with the C(zone) and its prior C(target)), null without a record.
         - C(iptables) has C(installed), C(chain), C(chain_rules) (C(iptables -S) of O(iptables_chain), null when it
           does not exist), C(input_policy) and C(input_jumps_first), C(published_chain_rules) (of
           O(iptables_published_chain)) and C(docker_user_jumps_first).

@@ -165,6 +165,17 @@ def test_iptables_input():
     assert plan.parse_iptables_input("-P INPUT ACCEPT\n", "SWARMNET-INPUT") == {"input_policy": "ACCEPT", "input_jumps_first": False}
 
 
+@pytest.mark.parametrize("text,expected", [
+    ('{"incoming": "allow"}\n', {"incoming": "allow"}),
+    ('{"zone": "public", "target": "default"}', {"zone": "public", "target": "default"}),
+    ("", None),  # no record: the role did not turn on default deny
+    ("{not json", None),
+    ('["allow"]', None),
+])
+def test_default_deny_record(text, expected):
+    assert plan.parse_default_deny_record(text) == expected
+
+
 @pytest.mark.parametrize("ufw,firewalld,expected", [
     (True, True, "ufw"), (False, True, "firewalld"), (False, False, "iptables"),
 ])
