@@ -107,19 +107,21 @@ def pem_fingerprint(pem):
 
 
 def _tls(tls_info):
+    """(issuer subject, issuer public key, trust root fingerprint) of a TLSInfo."""
     tls_info = tls_info or {}
-    return (tls_info.get("CertIssuerSubject") or "", tls_info.get("CertIssuerPublicKey") or "")
+    return (tls_info.get("CertIssuerSubject") or "", tls_info.get("CertIssuerPublicKey") or "",
+            pem_fingerprint(tls_info.get("TrustRoot")))
 
 
 def node_summary(node):
-    """Hostname, state, role and certificate issuer of a node from GET /nodes."""
+    """Hostname, state, role and TLS status (issuer, trust root) of a node from GET /nodes."""
     description = node.get("Description") or {}
     return dict(
         id=node.get("ID"),
         hostname=description.get("Hostname") or node.get("ID"),
         state=(node.get("Status") or {}).get("State") or "unknown",
         role=(node.get("Spec") or {}).get("Role") or "unknown",
-        issuer=_tls(description.get("TLSInfo")),
+        tls=_tls(description.get("TLSInfo")),
     )
 
 
@@ -162,21 +164,27 @@ def plan_ca_rotation(swarm, nodes, signing_ca_cert=None):
 def rotation_progress(swarm, nodes, old_root):
     """How far a root CA rotation is: dict(done, reissued=[hostnames], pending=[hostnames], down=[hostnames]).
 
-    Done when the swarm no longer reports a rotation in progress, its trust
-    root is not old_root any more, and every node's certificate was issued by
-    the swarm's current issuer (what `docker node ls` shows as TLS status Ready).
+    A node is reissued when its TLS status is what `docker node ls` shows as
+    Ready: its certificate's issuer AND the root it trusts are the swarm's
+    (the CLI compares the whole TLSInfo). A node whose certificate is new but
+    that still reports the old trust root has not taken the end of the
+    rotation yet ("Needs Rotation"). Done when the swarm no longer reports a
+    rotation in progress, its trust root is not old_root any more, and every
+    node is reissued and ready.
     """
-    issuer = _tls(swarm.get("TLSInfo"))
+    wanted = _tls(swarm.get("TLSInfo"))
     reissued, pending = [], []
     for node in map(node_summary, nodes):
-        (reissued if node["issuer"] == issuer else pending).append(node["hostname"])
+        (reissued if node["tls"] == wanted else pending).append(node["hostname"])
+    down = nodes_down(nodes)
     root = (swarm.get("TLSInfo") or {}).get("TrustRoot")
     done = (
         not swarm.get("RootRotationInProgress")
         and pem_fingerprint(root) != pem_fingerprint(old_root)
         and not pending
+        and not down
     )
-    return dict(done=done, reissued=sorted(reissued), pending=sorted(pending), down=nodes_down(nodes))
+    return dict(done=done, reissued=sorted(reissued), pending=sorted(pending), down=down)
 
 
 def rotation_timeout_message(progress, timeout):

@@ -13,9 +13,12 @@ short_description: Rotate a Docker swarm's root CA and wait until every node has
 description:
   - Does what C(docker swarm ca --rotate) does, from a manager of the swarm. Without O(signing_ca_cert) the swarm makes
     a new root CA itself; with O(signing_ca_cert) and O(signing_ca_key) it switches to the operator's CA.
-  - Then waits until the rotation is over, that is until every node's certificate was issued by the new CA (the
-    TLS status C(docker node ls) shows) and the swarm trusts only the new root, and returns how many nodes were
-    reissued and how long it took.
+  - Then waits until the rotation is over, that is until the swarm trusts only the new root and every node is
+    Ready with TLS status Ready in C(docker node ls) - its certificate was issued by the new CA B(and) it reports the
+    new root as its trust root - and returns how many nodes were reissued and how long it took.
+  - The swarm ends the rotation (C(RootRotationInProgress) false) as soon as every node has a new certificate; each
+    node learns the new trust root only after that, and until it has, C(docker node ls) shows it as
+    C(Needs Rotation). The wait covers that second step too.
   - A node that is not ready (down) could not take its new certificate, and the rotation would never end. The task then
     fails before anything is changed and names the nodes.
   - When a rotation is already in progress (an earlier run timed out) no new one is started; the task waits for it.
@@ -37,7 +40,7 @@ options:
     type: str
   wait_timeout:
     description:
-      - Seconds to wait for every node to have a certificate from the new CA.
+      - Seconds to wait for every node to have a certificate from the new CA and to trust the new root.
     type: int
     default: 300
 notes:
@@ -71,12 +74,13 @@ nodes_total:
   type: int
   sample: 5
 nodes_reissued:
-  description: How many nodes hold a certificate from the new CA at the end (in check mode, how many would).
+  description: How many nodes have TLS status Ready at the end (certificate from the new CA, new trust root; in check
+    mode, how many would).
   returned: always
   type: int
   sample: 5
 reissued:
-  description: Hostnames of the nodes holding a certificate from the new CA.
+  description: Hostnames of the nodes with TLS status Ready (certificate from the new CA, new trust root).
   returned: when a rotation ran
   type: list
   elements: str

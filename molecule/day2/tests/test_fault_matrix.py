@@ -187,10 +187,14 @@ def test_converge_with_a_stopped_engine_and_a_cut_off_worker_then_heal_and_rebui
 
         # Heal: the cut-off worker gets its network back; the other worker is rebuilt with the same
         # hostname and its Docker state wiped (a new node to the swarm, its old entry now stale).
+        # A rebuilt host has no docker_gwbridge either: left in the kernel with its 172.18.0.1/16, the
+        # engine would give the new one 172.19.0.0/16, which overlaps the demo networks (172.19.x.0/24)
+        # and makes every later demo task on this node fail with "Pool overlaps" (issue 14's note).
         for rule in rules:
             node(cut).run("iptables -D %s" % rule)
-        node(stopped).check_output("systemctl stop docker.socket docker.service && rm -rf /var/lib/docker/swarm /var/lib/docker/network/files "
-                                   "&& systemctl start docker")
+        node(stopped).check_output("systemctl stop docker.socket docker.service && rm -rf /var/lib/docker/swarm /var/lib/docker/network/files && "
+                                   "(! ip link show docker_gwbridge >/dev/null 2>&1 || ip link delete docker_gwbridge) && "
+                                   "systemctl start docker")
         assert node(stopped).check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "inactive"
         started = time.time()
         rc, out = run_playbook("site.yml")

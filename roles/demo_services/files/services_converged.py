@@ -23,7 +23,19 @@ for service in client.services.list(filters={"label": "swarmnet.demo"}):
                 and task["Spec"].get("ContainerSpec") == template.get("ContainerSpec")):
             current += 1
     if current != replicas:
-        waiting.append("%s %d/%d" % (spec["Name"], current, replicas))
+        # Why replicas are missing is in the failed tasks' error (`docker service ps`), e.g. a node
+        # that rejects every task of the service: name the latest one, with its node.
+        failed = [t for t in service.tasks() if t["Status"].get("Err")]
+        why = ""
+        if failed:
+            last = max(failed, key=lambda t: t["Status"].get("Timestamp", ""))
+            node_name = last.get("NodeID", "?")
+            try:
+                node_name = client.nodes.get(node_name).attrs["Description"]["Hostname"]
+            except docker.errors.APIError:
+                pass
+            why = " (last task error, on %s: %s)" % (node_name, last["Status"]["Err"])
+        waiting.append("%s %d/%d%s" % (spec["Name"], current, replicas, why))
 if waiting:
     print("waiting for: " + ", ".join(waiting))
     sys.exit(1)

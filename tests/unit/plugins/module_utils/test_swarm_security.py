@@ -17,9 +17,9 @@ OLD_ISSUER = dict(CertIssuerSubject="MBMxETAPBgNVBAMTCHN3YXJtLWNh", CertIssuerPu
 NEW_ISSUER = dict(CertIssuerSubject="MBMxETAPBgNVBAMTCHN3YXJtLWNh", CertIssuerPublicKey="NEWKEY")
 
 
-def node(name, state="ready", issuer=None, role="worker"):
+def node(name, state="ready", issuer=None, role="worker", root=OLD_ROOT):
     return dict(ID=name + "-id", Spec=dict(Role=role), Status=dict(State=state),
-                Description=dict(Hostname=name, TLSInfo=dict(issuer or OLD_ISSUER, TrustRoot=OLD_ROOT)))
+                Description=dict(Hostname=name, TLSInfo=dict(issuer or OLD_ISSUER, TrustRoot=root)))
 
 
 def swarm(root=OLD_ROOT, issuer=None, in_progress=False, force_rotate=None):
@@ -147,12 +147,25 @@ def test_progress_counts_reissued_and_pending_nodes():
 
 
 def test_progress_is_done_only_when_the_root_changed_and_no_rotation_is_in_progress():
-    nodes = [node("a", issuer=NEW_ISSUER), node("b", issuer=NEW_ISSUER)]
+    nodes = [node("a", issuer=NEW_ISSUER, root=NEW_ROOT), node("b", issuer=NEW_ISSUER, root=NEW_ROOT)]
     assert not ss.rotation_progress(swarm(root=OLD_ROOT, issuer=NEW_ISSUER), nodes, OLD_ROOT)["done"]
     assert not ss.rotation_progress(swarm(root=NEW_ROOT, issuer=NEW_ISSUER, in_progress=True), nodes, OLD_ROOT)["done"]
     assert ss.rotation_progress(swarm(root=NEW_ROOT, issuer=NEW_ISSUER), nodes, OLD_ROOT)["done"]
     # Resuming (old root unknown): the end of the rotation is enough.
     assert ss.rotation_progress(swarm(root=NEW_ROOT, issuer=NEW_ISSUER), nodes, None)["done"]
+
+
+def test_a_node_with_its_new_certificate_but_the_old_trust_root_is_still_pending():
+    """`docker node ls` shows it as TLS status "Needs Rotation": the swarm has ended the rotation, the node has not."""
+    nodes = [node("a", issuer=NEW_ISSUER, root=NEW_ROOT), node("b", issuer=NEW_ISSUER, root=OLD_ROOT)]
+    progress = ss.rotation_progress(swarm(root=NEW_ROOT, issuer=NEW_ISSUER), nodes, OLD_ROOT)
+    assert progress == dict(done=False, reissued=["a"], pending=["b"], down=[])
+
+
+def test_a_node_down_at_the_end_of_the_rotation_is_not_done():
+    nodes = [node("a", issuer=NEW_ISSUER, root=NEW_ROOT), node("b", state="unknown", issuer=NEW_ISSUER, root=NEW_ROOT)]
+    progress = ss.rotation_progress(swarm(root=NEW_ROOT, issuer=NEW_ISSUER), nodes, OLD_ROOT)
+    assert progress == dict(done=False, reissued=["a", "b"], pending=[], down=["b"])
 
 
 def test_timeout_message_names_pending_and_down_nodes():
