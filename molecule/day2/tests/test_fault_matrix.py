@@ -16,24 +16,15 @@ import re
 import subprocess
 import time
 
-from conftest import INVENTORY, REPO, node, recap_changed, run_module, run_playbook, wait_for
+from conftest import INVENTORY, REPO, SLEEP_IMAGE, ensure_sleep_image, node, recap_changed, run_module, run_playbook, wait_for
 from swarmlab import _ansible_env
 
 NETWORK = "faultnet"
 SERVICE = "fault-web"
-IMAGE = "swarmnet-day2/sleep:local"
 
 
 def report(case, **figures):
     print("FAULT-MATRIX %s: %s" % (case, json.dumps(figures, sort_keys=True)))
-
-
-def ensure_sleep_image(hosts):
-    """A tiny image made on each node from its own /bin/sleep (no registry here)."""
-    for name in hosts:
-        node(name).check_output(
-            "docker image inspect %s >/dev/null 2>&1 || tar -C / -chf - bin/sleep lib/x86_64-linux-gnu/libc.so.6 "
-            "lib64/ld-linux-x86-64.so.2 | docker import --change 'CMD [\"/bin/sleep\", \"infinity\"]' - %s" % (IMAGE, IMAGE))
 
 
 def node_entries(host):
@@ -92,7 +83,7 @@ def test_manager_restart_during_a_network_recreate_leaves_nothing_detached_for_g
     args = {"name": NETWORK, "attachable": True, "ipam_config": [{"subnet": "172.29.1.0/24"}]}
     assert not run_module(managers[0], "swarmnet.overlay.overlay_network", args)[0]
     first.check_output("docker service create --quiet --detach --name %s --replicas 2 --constraint node.role==worker "
-                       "--network %s %s" % (SERVICE, NETWORK, IMAGE))
+                       "--network %s %s" % (SERVICE, NETWORK, SLEEP_IMAGE))
     old_id = first.check_output("docker network inspect --format '{{.Id}}' %s" % NETWORK)
     try:
         recreate = dict(args, ipam_config=[{"subnet": "172.29.2.0/24"}], recreate="always_detach", wait_timeout=90)

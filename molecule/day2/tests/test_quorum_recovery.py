@@ -7,18 +7,9 @@ and site.yml then reruns with changed=0."""
 import json
 import time
 
-from conftest import node, recap_changed, run_playbook, wait_for
+from conftest import SLEEP_IMAGE, ensure_sleep_image, node, recap_changed, run_playbook, wait_for
 
 SERVICE = "quorum-keeper"
-IMAGE = "swarmnet-day2/sleep:local"
-
-
-def ensure_sleep_image(hosts):
-    """A tiny image made on each node from its own /bin/sleep (no registry here)."""
-    for name in hosts:
-        node(name).check_output(
-            "docker image inspect %s >/dev/null 2>&1 || tar -C / -chf - bin/sleep lib/x86_64-linux-gnu/libc.so.6 "
-            "lib64/ld-linux-x86-64.so.2 | docker import --change 'CMD [\"/bin/sleep\", \"infinity\"]' - %s" % (IMAGE, IMAGE))
 
 
 def managers_view(host):
@@ -46,7 +37,7 @@ def test_lost_quorum_is_recovered_by_the_runbook(groups):
     keeper = node(survivor)
     ensure_sleep_image(workers)
     keeper.check_output("docker service create --quiet --detach --name %s --replicas %d --constraint node.role==worker %s"
-                        % (SERVICE, len(workers), IMAGE))
+                        % (SERVICE, len(workers), SLEEP_IMAGE))
     recovered = False
     try:
         assert wait_for(lambda: len(worker_tasks(keeper)) == len(workers), timeout=60), worker_tasks(keeper)
