@@ -124,3 +124,14 @@ def rotate_ca(module, client, signing_ca_cert=None, signing_ca_key=None, wait_ti
     )
     result.setdefault("diff", dict(before=before, after=dict(root_ca_fingerprint=result["root_ca_fingerprint"])))
     return result
+
+
+def exit_with(module, action, *args):
+    """Run unlock or rotate_ca for a module and end it: its result (diff only with --diff), or its SecurityError."""
+    try:
+        result = action(module, *args)
+    except SecurityError as exc:
+        module.fail_json(msg=exc.msg, changed=exc.changed)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)

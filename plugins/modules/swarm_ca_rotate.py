@@ -102,8 +102,7 @@ reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import docker_common_args, get_docker_client
-from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security import SecurityError
-from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security_engine import rotate_ca
+from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security_engine import exit_with, rotate_ca
 
 
 def argument_spec():
@@ -129,13 +128,7 @@ def main():
         module.fail_json(msg="signing_ca_key must be the PEM text of a private key (-----BEGIN ... PRIVATE KEY-----), "
                              "not a path. Nothing was changed")
     client = get_docker_client(module)
-    try:
-        result = rotate_ca(module, client, cert, key, module.params["wait_timeout"])
-    except SecurityError as exc:
-        module.fail_json(msg=exc.msg, changed=exc.changed)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with(module, rotate_ca, client, cert, key, module.params["wait_timeout"])
 
 
 if __name__ == "__main__":

@@ -68,8 +68,8 @@ reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client import docker_common_args, get_docker_client
-from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security import SecurityError, check_unlock_key
-from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security_engine import unlock
+from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security import check_unlock_key
+from ansible_collections.swarmnet.overlay.plugins.module_utils.swarm_security_engine import exit_with, unlock
 
 
 def argument_spec():
@@ -87,13 +87,7 @@ def main():
         module.fail_json(msg="%s. Nothing was changed" % exc)
     client = get_docker_client(module)
     node_name = (client.info().get("Name") or "this node")
-    try:
-        result = unlock(module, client, key, node_name, module.params["settle_timeout"])
-    except SecurityError as exc:
-        module.fail_json(msg=exc.msg, changed=exc.changed)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with(module, unlock, client, key, node_name, module.params["settle_timeout"])
 
 
 if __name__ == "__main__":
