@@ -8,9 +8,6 @@ node (``/proc/net/tcp``, ``ufw status verbose``, ``firewall-cmd --info-zone``,
 here touches the network, files or the engine, so unit tests cover it all.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import re
@@ -182,6 +179,23 @@ def parse_default_deny_record(text):
     except ValueError:
         return None
     return record if isinstance(record, dict) else None
+
+
+def iptables_chains(save_text):
+    """``iptables-save -t filter`` text as ``{chain: lines}``, each chain's lines as ``iptables -S CHAIN`` prints them (pure).
+
+    A built-in chain starts with ``-P CHAIN POLICY``, a user chain with ``-N CHAIN``; its ``-A`` rules follow in order.
+    One iptables-save call reads every chain the firewall role compares, instead of one ``iptables -S`` per chain.
+    """
+    chains = {}
+    for line in (save_text or "").splitlines():
+        if line.startswith(":"):
+            name, policy = (line[1:].split() + ["-"])[:2]
+            chains[name] = ["-N %s" % name if policy == "-" else "-P %s %s" % (name, policy)]
+        elif line.startswith("-A "):
+            name = line.split()[1]
+            chains.setdefault(name, ["-N %s" % name]).append(line)
+    return chains
 
 
 def first_rule_jumps(text, parent, chain):

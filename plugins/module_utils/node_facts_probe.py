@@ -6,9 +6,6 @@ Only reads: no command run here changes anything. What the readings mean is
 worked out in node_facts_plan.py (pure).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 import socket
@@ -157,18 +154,17 @@ def firewall_facts(module, cluster_interface):
         for key, args in (("runtime", []), ("permanent", ["--permanent"])):
             _rc, out, _err = module.run_command([firewall_cmd] + args + ["--info-zone=%s" % zone])
             facts["firewalld"][key] = plan.parse_firewalld_zone_info(out)
-    iptables = module.get_bin_path("iptables")
-    if iptables:
+    iptables_save = module.get_bin_path("iptables-save")
+    if iptables_save:
         facts["iptables"]["installed"] = True
         chain = module.params["iptables_chain"]
         published = module.params["iptables_published_chain"]
-        rc, out, _err = module.run_command([iptables, "-S", chain])
-        facts["iptables"].update(chain=chain, chain_rules=out.splitlines() if rc == 0 else None)
-        rc, out, _err = module.run_command([iptables, "-S", "INPUT"])
-        facts["iptables"].update(plan.parse_iptables_input(out if rc == 0 else "", chain))
-        rc, out, _err = module.run_command([iptables, "-S", published])
-        facts["iptables"].update(published_chain=published, published_chain_rules=out.splitlines() if rc == 0 else None)
-        rc, out, _err = module.run_command([iptables, "-S", "DOCKER-USER"])
-        facts["iptables"]["docker_user_jumps_first"] = plan.first_rule_jumps(out if rc == 0 else "", "DOCKER-USER", published)
+        rc, out, _err = module.run_command([iptables_save, "-t", "filter"])
+        chains = plan.iptables_chains(out if rc == 0 else "")
+        facts["iptables"].update(chain=chain, chain_rules=chains.get(chain))
+        facts["iptables"].update(plan.parse_iptables_input("\n".join(chains.get("INPUT", [])), chain))
+        facts["iptables"].update(published_chain=published, published_chain_rules=chains.get(published))
+        facts["iptables"]["docker_user_jumps_first"] = plan.first_rule_jumps(
+            "\n".join(chains.get("DOCKER-USER", [])), "DOCKER-USER", published)
     facts["backend"] = plan.decide_backend(facts["ufw"]["active"], facts["firewalld"]["running"])
     return facts

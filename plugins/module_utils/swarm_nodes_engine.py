@@ -5,9 +5,6 @@
 Decisions are made in swarm_nodes_plan (pure); this file only carries them out.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import time
 

@@ -10,9 +10,6 @@ The quorum rule lives here only; playbooks/node_role.yml and the swarm role
 both reach it through the swarm_nodes module.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 AVAILABILITIES = ("active", "pause", "drain")
 ROLES = ("manager", "worker")

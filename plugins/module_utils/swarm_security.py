@@ -10,9 +10,6 @@ Shapes read here are the Engine API's: ``docker info`` (``Swarm.LocalNodeState``
 ``Spec``, ``Version``) and ``GET /nodes`` (``Description.TLSInfo``, ``Status.State``).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import hashlib

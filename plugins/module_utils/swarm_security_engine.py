@@ -8,9 +8,6 @@ The swarm spec is updated read-modify-write: the Engine replaces the whole
 spec on update, so a partial spec would reset autolock and other settings.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import time
 

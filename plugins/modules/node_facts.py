@@ -2,10 +2,6 @@
 # Copyright (c) swarmnet developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: node_facts
@@ -158,8 +154,8 @@ node:
         - C(ufw.default_deny_record) and C(firewalld.default_deny_record) are what the firewall role recorded when it
           turned on default deny (C(/etc/ufw/swarmnet-default-deny.json) with the prior C(incoming) policy,
           C(/etc/firewalld/swarmnet-default-deny.json) with the C(zone) and its prior C(target)), null without a record.
-        - C(iptables) has C(installed), C(chain), C(chain_rules) (C(iptables -S) of O(iptables_chain), null when it
-          does not exist), C(input_policy) and C(input_jumps_first), C(published_chain_rules) (of
+        - C(iptables) has C(installed), C(chain), C(chain_rules) (O(iptables_chain) as C(iptables -S) prints it, read
+          with one C(iptables-save -t filter); null when it does not exist), C(input_policy) and C(input_jumps_first), C(published_chain_rules) (of
           O(iptables_published_chain)) and C(docker_user_jumps_first).
       type: dict
       returned: always

@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The demo app's gethello mode on loopback: every bad upstream reply gives its 502 line, never a traceback."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import importlib.util
 import os

@@ -7,9 +7,6 @@ debootstrap, shellcheck and the Python that makes the venv (its pip fails or
 succeeds as the test says): nothing is installed and no network is used.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 import shutil

@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """node_facts_probe.reach: which managers accept a TCP connection, tried on loopback sockets."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import socket
 

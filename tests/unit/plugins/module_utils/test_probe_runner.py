@@ -7,9 +7,6 @@ the sweep of labelled leftovers of killed runs, and requests' timeouts (which
 the Docker SDK does not wrap) turned into a clear ProbeError.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import pytest
 from requests.exceptions import ConnectionError as RequestsConnectionError

@@ -7,9 +7,6 @@ swarm.join/leave, api.nodes/inspect_node/update_node) and records each call;
 it raises requests' own exceptions where the SDK lets them through.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import pytest
 from requests.exceptions import ConnectionError as RequestsConnectionError

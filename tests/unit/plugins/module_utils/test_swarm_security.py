@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure decisions of swarm_security: unlock keys, locked managers, root CA rotation."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import pytest
 
