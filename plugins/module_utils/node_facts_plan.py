@@ -213,6 +213,19 @@ def parse_iptables_input(text, chain):
     return dict(input_policy=policy, input_jumps_first=first_rule_jumps(text, "INPUT", chain))
 
 
+def ufw_enabled_in_conf(text):
+    """``ENABLED`` of /etc/ufw/ufw.conf: True, False, or None when the file does not say (pure).
+
+    ``ufw disable`` writes ENABLED=no and unloads the rules, so a node whose config says no has ufw inactive.
+    """
+    for line in (text or "").splitlines():
+        key, _sep, value = line.strip().partition("=")
+        if key == "ENABLED":
+            value = value.strip().strip("'\"").lower()
+            return True if value == "yes" else False if value == "no" else None
+    return None
+
+
 def decide_backend(ufw_active, firewalld_running):
     """The firewall in charge of the node: ufw when active, else firewalld when running, else iptables (pure)."""
     if ufw_active:

@@ -87,6 +87,11 @@ def reach(addresses, timeout=2.0):
     return answering, [dict(addr=addr, error=errors[addr]) for addr in addresses if addr in errors]
 
 
+def process_names():
+    """The names (/proc/PID/comm) of the processes running on the node."""
+    return set(_read("/proc/%s/comm" % pid).strip() for pid in os.listdir("/proc") if pid.isdigit())
+
+
 def sshd_ports():
     """TCP ports that sshd processes listen on, read from /proc (empty when no sshd runs)."""
     listening = []
@@ -120,6 +125,7 @@ def interfaces_and_default(module):
 
 # Where the firewall role records what ufw / firewalld had before it turned on default deny.
 UFW_DEFAULT_DENY_RECORD = "/etc/ufw/swarmnet-default-deny.json"
+UFW_CONF = "/etc/ufw/ufw.conf"
 FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
 
 
@@ -132,17 +138,21 @@ def firewall_facts(module, cluster_interface):
     ufw = module.get_bin_path("ufw")
     if ufw:
         facts["ufw"]["installed"] = True
-        rc, out, _err = module.run_command([ufw, "status", "verbose"])
-        if rc == 0:
-            facts["ufw"].update(plan.parse_ufw_status(out))
+        # ufw is a Python program: not started at all to learn what its config already says (ENABLED=no).
+        if plan.ufw_enabled_in_conf(_read(UFW_CONF)) is not False:
+            rc, out, _err = module.run_command([ufw, "status", "verbose"])
+            if rc == 0:
+                facts["ufw"].update(plan.parse_ufw_status(out))
         rc, out, _err = module.run_command([ufw, "show", "added"])
         if rc == 0:
             facts["ufw"]["rules"] = plan.parse_ufw_added(out)
     firewall_cmd = module.get_bin_path("firewall-cmd")
     if firewall_cmd:
         facts["firewalld"]["installed"] = True
-        rc, out, _err = module.run_command([firewall_cmd, "--state"])
-        facts["firewalld"]["running"] = rc == 0 and out.strip() == "running"
+        # firewall-cmd (Python and D-Bus) is asked only when a firewalld process runs.
+        if "firewalld" in process_names():
+            rc, out, _err = module.run_command([firewall_cmd, "--state"])
+            facts["firewalld"]["running"] = rc == 0 and out.strip() == "running"
     if facts["firewalld"]["running"]:
         _rc, default_zone, _err = module.run_command([firewall_cmd, "--get-default-zone"])
         zone = module.params["firewalld_zone"] or default_zone.strip()

@@ -252,3 +252,14 @@ def test_iptables_chains_reads_every_chain_from_one_iptables_save():
         "input_policy": "DROP", "input_jumps_first": True}
     assert plan.first_rule_jumps("\n".join(chains["DOCKER-USER"]), "DOCKER-USER", "SWARMNET-PUBLISHED") is False
     assert plan.iptables_chains("") == {}
+
+
+@pytest.mark.parametrize("conf,expected", [
+    ("# /etc/ufw/ufw.conf\nENABLED=no\nLOGLEVEL=low\n", False),
+    ("ENABLED=yes\n", True),
+    ('ENABLED="no"\n', False),
+    ("LOGLEVEL=low\n", None),  # says nothing: node_facts asks ufw itself
+    ("", None),
+])
+def test_ufw_enabled_in_conf(conf, expected):
+    assert plan.ufw_enabled_in_conf(conf) is expected
