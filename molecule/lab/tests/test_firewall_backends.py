@@ -168,6 +168,9 @@ def test_a_partial_run_without_any_manager_changes_nothing(groups):
     ("worker2", {"firewall_backend": "nftables"}, ["firewall_backend", "nftables"]),
     ("worker1", {"swarm_advertise_addr": "eth9"}, ["advertise_addr", "eth9", "eth0, eth1"]),
     ("manager1", {"swarmnet_node_address": "fd00::13"}, ["swarmnet_node_address", "fd00::13", "IPv6"]),
+    # Every bad value at once, each named: a list entry and Ansible's own port.
+    ("worker2", {"firewall_ssh_ports": [70000], "firewall_ssh_port": 99999},
+     ["firewall_ssh_ports: 70000 is not a TCP port", "firewall_ssh_port (default: ansible_port): 99999 is not a TCP port"]),
 ])
 def test_bad_input_fails_for_the_host_naming_the_field_and_changes_nothing(groups, swarm_nodes, target, extra, expect):
     name = [n for n in swarm_nodes if n.endswith("-" + target)][0]
