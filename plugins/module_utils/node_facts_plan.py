@@ -9,6 +9,7 @@ here touches the network, files or the engine, so unit tests cover it all.
 """
 
 
+import binascii
 import json
 import re
 
@@ -224,6 +225,15 @@ def ufw_enabled_in_conf(text):
             value = value.strip().strip("'\"").lower()
             return True if value == "yes" else False if value == "no" else None
     return None
+
+
+def ufw_files_hold_our_rules(rules_text, comment_prefix="swarmnet"):
+    """Whether ufw's user.rules text holds a rule whose comment starts with ``comment_prefix`` (pure).
+
+    ufw keeps each rule as a ``### tuple ###`` line with its comment hex-encoded (``comment=<hex>``).
+    """
+    wanted = "comment=" + binascii.hexlify(comment_prefix.encode()).decode()
+    return any(line.startswith("### tuple ###") and wanted in line for line in (rules_text or "").splitlines())
 
 
 def decide_backend(ufw_active, firewalld_running):

@@ -126,6 +126,8 @@ def interfaces_and_default(module):
 # Where the firewall role records what ufw / firewalld had before it turned on default deny.
 UFW_DEFAULT_DENY_RECORD = "/etc/ufw/swarmnet-default-deny.json"
 UFW_CONF = "/etc/ufw/ufw.conf"
+UFW_USER_RULES = "/etc/ufw/user.rules"
+UFW_USER6_RULES = "/etc/ufw/user6.rules"
 FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
 
 
@@ -143,9 +145,11 @@ def firewall_facts(module, cluster_interface):
             rc, out, _err = module.run_command([ufw, "status", "verbose"])
             if rc == 0:
                 facts["ufw"].update(plan.parse_ufw_status(out))
-        rc, out, _err = module.run_command([ufw, "show", "added"])
-        if rc == 0:
-            facts["ufw"]["rules"] = plan.parse_ufw_added(out)
+        # The role's rules are read where ufw is on, or where its rule files hold one of them.
+        if facts["ufw"]["active"] or plan.ufw_files_hold_our_rules(_read(UFW_USER_RULES) + _read(UFW_USER6_RULES)):
+            rc, out, _err = module.run_command([ufw, "show", "added"])
+            if rc == 0:
+                facts["ufw"]["rules"] = plan.parse_ufw_added(out)
     firewall_cmd = module.get_bin_path("firewall-cmd")
     if firewall_cmd:
         facts["firewalld"]["installed"] = True

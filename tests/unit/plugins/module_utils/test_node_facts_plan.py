@@ -263,3 +263,14 @@ def test_iptables_chains_reads_every_chain_from_one_iptables_save():
 ])
 def test_ufw_enabled_in_conf(conf, expected):
     assert plan.ufw_enabled_in_conf(conf) is expected
+
+
+def test_ufw_files_hold_our_rules_reads_the_hex_comment():
+    ours = "### tuple ### allow tcp 7946 0.0.0.0/0 any 198.51.100.7 in comment=737761726d6e6574\n"  # 'swarmnet'
+    theirs = "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f7073\n"  # 'ops'
+    assert plan.ufw_files_hold_our_rules("*filter\n" + theirs + ours) is True
+    assert plan.ufw_files_hold_our_rules(theirs) is False
+    assert plan.ufw_files_hold_our_rules("") is False
+    # 'swarmnet ssh-kept-open' starts with the prefix, so its hex starts with the prefix's hex.
+    assert plan.ufw_files_hold_our_rules("### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=%s\n"
+                                         % "swarmnet ssh-kept-open".encode().hex()) is True
