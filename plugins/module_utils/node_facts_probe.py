@@ -31,6 +31,10 @@ def _read(path):
         return ""
 
 
+def _read_or_none(path):
+    return _read(path) if os.path.exists(path) else None
+
+
 def engine_facts(module):
     """Engine, SDK and swarm state; an engine that does not answer is reported, not a failure."""
     sdk = dict(imports=HAS_DOCKER_SDK, version=getattr(docker, "__version__", None) if HAS_DOCKER_SDK else None,
@@ -126,6 +130,10 @@ def interfaces_and_default(module):
 # Where the firewall role records what ufw / firewalld had before it turned on default deny.
 UFW_DEFAULT_DENY_RECORD = "/etc/ufw/swarmnet-default-deny.json"
 UFW_CONF = "/etc/ufw/ufw.conf"
+# What the firewall role keeps so that its iptables chains come back after a reboot.
+FIREWALL_BOOT_RULES = "/etc/swarmnet/firewall-boot.rules"
+FIREWALL_BOOT_UNIT = "/etc/systemd/system/swarmnet-firewall.service"
+FIREWALL_BOOT_WANTS = "/etc/systemd/system/multi-user.target.wants/swarmnet-firewall.service"
 UFW_USER_RULES = "/etc/ufw/user.rules"
 UFW_USER6_RULES = "/etc/ufw/user6.rules"
 FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
@@ -180,5 +188,7 @@ def firewall_facts(module, cluster_interface):
         facts["iptables"].update(published_chain=published, published_chain_rules=chains.get(published))
         facts["iptables"]["docker_user_jumps_first"] = plan.first_rule_jumps(
             "\n".join(chains.get("DOCKER-USER", [])), "DOCKER-USER", published)
+    facts["boot"] = dict(rules=_read_or_none(FIREWALL_BOOT_RULES), unit=_read_or_none(FIREWALL_BOOT_UNIT),
+                         enabled=os.path.exists(FIREWALL_BOOT_WANTS), systemd=os.path.isdir("/run/systemd/system"))
     facts["backend"] = plan.decide_backend(facts["ufw"]["active"], facts["firewalld"]["running"])
     return facts
