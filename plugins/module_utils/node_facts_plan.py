@@ -205,13 +205,34 @@ def first_rule_jumps(text, parent, chain):
     return bool(rules) and rules[0].split()[-2:] == ["-j", chain]
 
 
+def is_docker_plaintext_vxlan_drop(rule):
+    """Whether an ``iptables -S`` rule is the engine's drop of VXLAN without IPsec for an encrypted
+    overlay (pure): Docker inserts it at the top of INPUT and it must stay above the swarm chain,
+    whose udp/4789 accept would otherwise let plaintext VXLAN into the encrypted network."""
+    words = rule.split()
+    return ("-m policy --dir in --pol none" in rule and "-m u32" in rule and "udp" in words
+            and words[-2:] == ["-j", "DROP"])
+
+
 def parse_iptables_input(text, chain):
-    """``iptables -S INPUT`` text: the INPUT policy and whether its first rule jumps to ``chain`` (pure)."""
+    """``iptables -S INPUT`` text: the INPUT policy and whether its first rule jumps to ``chain`` (pure).
+
+    The engine's plaintext-VXLAN drops of encrypted overlays above the jump do not count: they only drop.
+    ``input_jump_at`` is where the jump belongs: below the engine's drops at the top of INPUT (1 without them),
+    so that a jump put back never lets plaintext VXLAN past them.
+    """
     policy = None
+    kept = []
+    drops_on_top = 0
     for line in (text or "").splitlines():
         if line.startswith("-P INPUT "):
             policy = line.split()[2]
-    return dict(input_policy=policy, input_jumps_first=first_rule_jumps(text, "INPUT", chain))
+        elif line.startswith("-A INPUT ") and is_docker_plaintext_vxlan_drop(line):
+            drops_on_top += 1 if not [rule for rule in kept if rule.startswith("-A INPUT ")] else 0
+        else:
+            kept.append(line)
+    return dict(input_policy=policy, input_jumps_first=first_rule_jumps("\n".join(kept), "INPUT", chain),
+                input_jump_at=drops_on_top + 1)
 
 
 def ufw_enabled_in_conf(text):

@@ -156,7 +156,8 @@ node:
           C(/etc/firewalld/swarmnet-default-deny.json) with the C(zone) and its prior C(target)), null without a record.
         - C(iptables) has C(installed), C(chain), C(chain_rules) (O(iptables_chain) as C(iptables -S) prints it,
           read with one C(iptables-save -t filter); null when it does not exist), C(input_policy) and
-          C(input_jumps_first), C(published_chain_rules) (of O(iptables_published_chain)) and C(docker_user_jumps_first).
+          C(input_jumps_first), C(input_jump_at) (where the role's jump belongs, below the engine's drops of
+          plaintext VXLAN for encrypted overlays), C(published_chain_rules) (of O(iptables_published_chain)) and C(docker_user_jumps_first).
         - C(boot) is what the firewall role keeps for the next boot, since iptables rules vanish with a reboot.
           C(rules) is the content of C(/etc/swarmnet/firewall-boot.rules) and C(unit) the content of
           C(/etc/systemd/system/swarmnet-firewall.service) (each null when missing), C(enabled) whether systemd starts

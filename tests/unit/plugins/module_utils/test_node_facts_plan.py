@@ -157,8 +157,9 @@ def test_firewalld_zone_info():
 
 def test_iptables_input():
     text = "-P INPUT DROP\n-A INPUT -m comment --comment swarmnet -j SWARMNET-INPUT\n-A INPUT -j ufw-before-input\n"
-    assert plan.parse_iptables_input(text, "SWARMNET-INPUT") == {"input_policy": "DROP", "input_jumps_first": True}
-    assert plan.parse_iptables_input("-P INPUT ACCEPT\n", "SWARMNET-INPUT") == {"input_policy": "ACCEPT", "input_jumps_first": False}
+    assert plan.parse_iptables_input(text, "SWARMNET-INPUT") == {"input_policy": "DROP", "input_jumps_first": True, "input_jump_at": 1}
+    assert plan.parse_iptables_input("-P INPUT ACCEPT\n", "SWARMNET-INPUT") == {
+        "input_policy": "ACCEPT", "input_jumps_first": False, "input_jump_at": 1}
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -249,7 +250,7 @@ def test_iptables_chains_reads_every_chain_from_one_iptables_save():
     assert chains["FORWARD"] == ["-P FORWARD ACCEPT"]
     assert "SWARMNET-PUBLISHED" not in chains  # a chain that does not exist reads as None, as before
     assert plan.parse_iptables_input("\n".join(chains["INPUT"]), "SWARMNET-INPUT") == {
-        "input_policy": "DROP", "input_jumps_first": True}
+        "input_policy": "DROP", "input_jumps_first": True, "input_jump_at": 1}
     assert plan.first_rule_jumps("\n".join(chains["DOCKER-USER"]), "DOCKER-USER", "SWARMNET-PUBLISHED") is False
     assert plan.iptables_chains("") == {}
 
@@ -274,3 +275,41 @@ def test_ufw_files_hold_our_rules_reads_the_hex_comment():
     # 'swarmnet ssh-kept-open' starts with the prefix, so its hex starts with the prefix's hex.
     assert plan.ufw_files_hold_our_rules("### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=%s\n"
                                          % "swarmnet ssh-kept-open".encode().hex()) is True
+
+
+# What `iptables -S INPUT` showed on a VM with an encrypted overlay (Docker 20.10): the engine
+# inserts its drop of plaintext VXLAN for the encrypted network at the top of INPUT, above the
+# role's jump, and appends its accept of the IPsec-protected VXLAN.
+ENCRYPTED_OVERLAY_INPUT = """-P INPUT DROP
+-A INPUT -p udp -m policy --dir in --pol none -m udp --dport 4789 -m u32 --u32 "0x0>>0x16&0x3c@0xc&0xffffff00=0x100200" -j DROP
+-A INPUT -m comment --comment swarmnet -j SWARMNET-INPUT
+-A INPUT -p udp -m policy --dir in --pol ipsec -m udp --dport 4789 -m u32 --u32 "0x0>>0x16&0x3c@0xc&0xffffff00=0x100200" -j ACCEPT
+"""
+
+
+def test_the_swarm_chain_counts_as_first_below_dockers_plaintext_vxlan_drop_of_an_encrypted_overlay():
+    # Docker's rule must stay above the jump (the swarm chain accepts udp/4789 from the nodes,
+    # which would let plaintext VXLAN into an encrypted network): it only drops, so the jump is
+    # still the first rule that lets anything in.
+    assert plan.parse_iptables_input(ENCRYPTED_OVERLAY_INPUT, "SWARMNET-INPUT") == {
+        "input_policy": "DROP", "input_jumps_first": True, "input_jump_at": 2}
+
+
+def test_a_jump_put_back_goes_below_dockers_plaintext_vxlan_drops():
+    # The jump is gone (flushed by hand, say) while the engine's drop is on top: put back at
+    # position 1 it would let plaintext VXLAN from the nodes into the encrypted network.
+    lines = ENCRYPTED_OVERLAY_INPUT.splitlines()
+    two_drops = "\n".join(lines[:2] + [lines[1]] + lines[3:]) + "\n"
+    assert plan.parse_iptables_input(two_drops, "SWARMNET-INPUT") == {
+        "input_policy": "DROP", "input_jumps_first": False, "input_jump_at": 3}
+    # Drops below another rule are not on top: they do not move the jump's place.
+    text = "-P INPUT ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n" + lines[1] + "\n"
+    assert plan.parse_iptables_input(text, "SWARMNET-INPUT")["input_jump_at"] == 1
+
+
+def test_another_rule_above_the_swarm_chain_still_counts_as_not_first():
+    text = ENCRYPTED_OVERLAY_INPUT.replace("-j DROP\n", "-j DROP\n-A INPUT -p tcp --dport 80 -j ACCEPT\n", 1)
+    assert plan.parse_iptables_input(text, "SWARMNET-INPUT")["input_jumps_first"] is False
+    # A plaintext-VXLAN rule that accepts is not Docker's guard.
+    text = ENCRYPTED_OVERLAY_INPUT.replace('0x100200" -j DROP', '0x100200" -j ACCEPT', 1)
+    assert plan.parse_iptables_input(text, "SWARMNET-INPUT")["input_jumps_first"] is False
