@@ -91,9 +91,14 @@ def reach(addresses, timeout=2.0):
     return answering, [dict(addr=addr, error=errors[addr]) for addr in addresses if addr in errors]
 
 
+_PROCESS_NAMES = {}
+
+
 def process_names():
-    """The names (/proc/PID/comm) of the processes running on the node."""
-    return set(_read("/proc/%s/comm" % pid).strip() for pid in os.listdir("/proc") if pid.isdigit())
+    """{pid: name (/proc/PID/comm)} of the processes running on the node, read once per module run."""
+    if not _PROCESS_NAMES:
+        _PROCESS_NAMES.update((pid, _read("/proc/%s/comm" % pid).strip()) for pid in os.listdir("/proc") if pid.isdigit())
+    return _PROCESS_NAMES
 
 
 def sshd_ports():
@@ -102,9 +107,7 @@ def sshd_ports():
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         listening += plan.parse_proc_net_tcp(_read(name))
     inodes = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or _read("/proc/%s/comm" % pid).strip() != "sshd":
-            continue
+    for pid in [pid for pid, name in process_names().items() if name == "sshd"]:
         fd_dir = "/proc/%s/fd" % pid
         try:
             fds = os.listdir(fd_dir)
@@ -129,14 +132,15 @@ def interfaces_and_default(module):
 
 # Where the firewall role records what ufw / firewalld had before it turned on default deny.
 UFW_DEFAULT_DENY_RECORD = "/etc/ufw/swarmnet-default-deny.json"
+FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
+# ufw's own files: whether it is enabled, and the rules it keeps.
 UFW_CONF = "/etc/ufw/ufw.conf"
+UFW_USER_RULES = "/etc/ufw/user.rules"
+UFW_USER6_RULES = "/etc/ufw/user6.rules"
 # What the firewall role keeps so that its iptables chains come back after a reboot.
 FIREWALL_BOOT_RULES = "/etc/swarmnet/firewall-boot.rules"
 FIREWALL_BOOT_UNIT = "/etc/systemd/system/swarmnet-firewall.service"
 FIREWALL_BOOT_WANTS = "/etc/systemd/system/multi-user.target.wants/swarmnet-firewall.service"
-UFW_USER_RULES = "/etc/ufw/user.rules"
-UFW_USER6_RULES = "/etc/ufw/user6.rules"
-FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
 
 
 def firewall_facts(module, cluster_interface):
@@ -162,7 +166,7 @@ def firewall_facts(module, cluster_interface):
     if firewall_cmd:
         facts["firewalld"]["installed"] = True
         # firewall-cmd (Python and D-Bus) is asked only when a firewalld process runs.
-        if "firewalld" in process_names():
+        if "firewalld" in process_names().values():
             rc, out, _err = module.run_command([firewall_cmd, "--state"])
             facts["firewalld"]["running"] = rc == 0 and out.strip() == "running"
     if facts["firewalld"]["running"]:
