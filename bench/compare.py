@@ -12,8 +12,10 @@ It prints one JSON line per size:
      "site_rerun_marginal_s_per_node": ..., "cd_rerun_marginal_s_per_node": ..., "marginal_ratio": ...,
      "site_fresh_vs_first_size": ..., "cd_fresh_vs_first_size": ...,
      "site_rerun_executions_per_host": {"max": ..., "mean": ..., "first_manager": ...},
-     "cd_rerun_executions_per_host": {...}, "lab_peak_memory_mib": ...}
+     "cd_rerun_executions_per_host": {...}, "lab_peak_memory_mib": ..., "load_at_start": {...}}
 
+Each run starts once the host's 1-minute load average is at most its CPU count (or after 3 minutes):
+load_at_start lists the load average at the start of each run (ping, community_docker.yml, site.yml).
 The marginal cost per node is (rerun time at this size - at the previous size) / (added nodes);
 *_fresh_vs_first_size is this size's fresh run over the first size's. Remote executions are
 counted by bench/callback_plugins/remote_executions.py (module executions that reach a host,
@@ -40,6 +42,7 @@ ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections
            ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
            ANSIBLE_CALLBACKS_ENABLED="remote_executions,ansible.posix.profile_tasks")
 LOG_DIR = []  # --log-dir: where each run's output is kept (profile_tasks shows where the time goes)
+LOADS = {}  # the host's load average at the start of each run, by command, for the current size
 
 
 def lab(args, *command):
@@ -48,8 +51,21 @@ def lab(args, *command):
     return out.stdout.strip()
 
 
+def settle(limit=None, timeout=180):
+    """Wait until the host's 1-minute load average is at most `limit` (default: its CPU count), or `timeout`
+    seconds; return the load average then. A fresh lab's nodes boot their systemd for a while after their
+    engines answer: timing a run during that measures the boot, and both sides would not see the same machine."""
+    limit = limit or os.cpu_count()
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        time.sleep(5)
+    return round(os.getloadavg()[0], 1)
+
+
 def timed(argv, what):
-    """Run an ansible command from the repository; return (seconds, output, executions per host)."""
+    """Run an ansible command from the repository, once the host has settled; return (seconds, output,
+    executions per host). The load average at its start is kept in LOADS."""
+    LOADS.setdefault(what.split("-", 1)[0], []).append(settle())
     with tempfile.NamedTemporaryFile(suffix=".json") as counts:
         env = dict(ENV, SWARMNET_BENCH_COUNT_FILE=counts.name)
         start = time.monotonic()
@@ -93,6 +109,7 @@ def leave_swarm(args, nodes):
 
 def measure(args, nodes):
     lab(args, "down")
+    LOADS.clear()
     inventory = lab(args, "up", "--managers", "1", "--workers", str(nodes - 1), "--subnet", args.subnet)
     names = [n["name"] for n in json.loads(lab(args, "status"))["nodes"]]
     first = "%s-manager1" % args.name
@@ -115,7 +132,7 @@ def measure(args, nodes):
                 rerun_ratio=round(site_rerun_s / cd_rerun_s, 2), fresh_ratio=round(site_fresh_s / cd_fresh_s, 2),
                 site_rerun_executions_per_host=per_host(site_exec, first),
                 cd_rerun_executions_per_host=per_host(cd_exec, first),
-                lab_peak_memory_mib=round(peak / 2 ** 20))
+                lab_peak_memory_mib=round(peak / 2 ** 20), load_at_start=dict(LOADS))
 
 
 def main():

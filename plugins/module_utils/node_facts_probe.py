@@ -143,6 +143,13 @@ FIREWALL_BOOT_UNIT = "/etc/systemd/system/swarmnet-firewall.service"
 FIREWALL_BOOT_WANTS = "/etc/systemd/system/multi-user.target.wants/swarmnet-firewall.service"
 
 
+def firewall_boot_state():
+    """What the node keeps for its next boot: the rules file and the unit (None when missing), whether systemd
+    starts that unit at boot, and whether systemd runs the node at all."""
+    return dict(rules=_read_or_none(FIREWALL_BOOT_RULES), unit=_read_or_none(FIREWALL_BOOT_UNIT),
+                enabled=os.path.exists(FIREWALL_BOOT_WANTS), systemd=os.path.isdir("/run/systemd/system"))
+
+
 def firewall_facts(module, cluster_interface):
     """Which firewall is in charge and the state the firewall role compares against."""
     facts = dict(backend=None, ufw=dict(installed=False, active=False, default_incoming=None, rules=[]),
@@ -192,7 +199,6 @@ def firewall_facts(module, cluster_interface):
         facts["iptables"].update(published_chain=published, published_chain_rules=chains.get(published))
         facts["iptables"]["docker_user_jumps_first"] = plan.first_rule_jumps(
             "\n".join(chains.get("DOCKER-USER", [])), "DOCKER-USER", published)
-    facts["boot"] = dict(rules=_read_or_none(FIREWALL_BOOT_RULES), unit=_read_or_none(FIREWALL_BOOT_UNIT),
-                         enabled=os.path.exists(FIREWALL_BOOT_WANTS), systemd=os.path.isdir("/run/systemd/system"))
+    facts["boot"] = firewall_boot_state()
     facts["backend"] = plan.decide_backend(facts["ufw"]["active"], facts["firewalld"]["running"])
     return facts

@@ -1,0 +1,59 @@
+# Copyright (c) swarmnet developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write the firewall role's iptables chains on the node the module runs on (talks to the host).
+
+What to write is decided in firewall_chains_plan.py (pure); the boot files are where node_facts reads them.
+"""
+
+import os
+import tempfile
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.node_facts_probe import (
+    FIREWALL_BOOT_RULES,
+    FIREWALL_BOOT_UNIT,
+)
+
+BOOT_UNIT_NAME = os.path.basename(FIREWALL_BOOT_UNIT)
+
+
+def iptables_restore(module, lines, test_only=False):
+    """One atomic iptables-restore --noflush of the lines (with --test: parsed and checked, nothing applied)."""
+    argv = [module.get_bin_path("iptables-restore", required=True), "-w", "--noflush"] + (["--test"] if test_only else [])
+    rc, _out, err = module.run_command(argv, data="\n".join(lines) + "\n", binary_data=True)
+    if rc != 0:
+        module.fail_json(msg="iptables-restore %s the role's chains (rc %d): %s. The lines are in 'restore'; nothing "
+                             "was applied (iptables-restore commits all of them or none)."
+                             % ("rejected" if test_only else "could not apply", rc, err.strip()), restore=lines)
+
+
+def write_file(module, path, content, mode):
+    """Write a root-owned file atomically (a temporary file in the same directory, then a rename)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+    with os.fdopen(handle, "w") as out:
+        out.write(content)
+    module.atomic_move(temporary, path)
+    os.chmod(path, mode)  # atomic_move gives a new file the umask's mode
+
+
+def enable_boot_unit(module):
+    """Have systemd know the unit and start it at boot (not now: the chains are in place already)."""
+    systemctl = module.get_bin_path("systemctl", required=True)
+    for argv in ([systemctl, "daemon-reload"], [systemctl, "enable", BOOT_UNIT_NAME]):
+        rc, _out, err = module.run_command(argv)
+        if rc != 0:
+            module.fail_json(msg="%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))
+
+
+def apply(module, plan, restore, boot_rules, boot_unit):
+    """Carry out the plan: the chains now first (the running firewall matters most), then the boot files."""
+    if plan["restore"]:
+        iptables_restore(module, restore)
+    if plan["write_rules"]:
+        write_file(module, FIREWALL_BOOT_RULES, boot_rules, 0o600)
+    if plan["write_unit"]:
+        write_file(module, FIREWALL_BOOT_UNIT, boot_unit, 0o644)
+    if plan["enable"]:
+        enable_boot_unit(module)

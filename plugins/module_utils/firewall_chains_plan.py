@@ -1,0 +1,40 @@
+# Copyright (c) swarmnet developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the firewall_chains module writes (pure: no I/O, unit-tested without a host).
+
+It compares what a node keeps for its next boot (as node_facts reads it) with what is wanted,
+and shapes the diff that check and diff mode show.
+"""
+
+
+def plan_writes(now, restore, boot_rules, boot_unit):
+    """Which writes a node needs.
+
+    now: dict(rules, unit, enabled, systemd) as node_facts reads the boot files (rules/unit None when missing).
+    restore: iptables-restore lines to apply now ([]: nothing). boot_rules / boot_unit: wanted contents (None: leave).
+    The unit is written and enabled only where systemd runs the node; a rewritten unit is enabled again, since
+    its [Install] section may have changed.
+    """
+    systemd = bool(now.get("systemd"))
+    write_rules = boot_rules is not None and now.get("rules") != boot_rules
+    write_unit = systemd and boot_unit is not None and now.get("unit") != boot_unit
+    enable = systemd and boot_unit is not None and (write_unit or not now.get("enabled"))
+    return dict(restore=bool(restore), write_rules=write_rules, write_unit=write_unit, enable=enable)
+
+
+def plan_diff(now, plan, restore, boot_rules, boot_unit, rules_path, unit_path):
+    """Diff mode's list of before/after pairs: one per file to write, one for the lines applied now."""
+    diff = []
+    if plan["restore"]:
+        diff.append(dict(before_header="iptables now", after_header="iptables-restore --noflush",
+                         before="", after="\n".join(restore) + "\n"))
+    if plan["write_rules"]:
+        diff.append(dict(before_header=rules_path, after_header=rules_path,
+                         before=now.get("rules") or "", after=boot_rules))
+    if plan["write_unit"]:
+        diff.append(dict(before_header=unit_path, after_header=unit_path,
+                         before=now.get("unit") or "", after=boot_unit))
+    if plan["enable"]:
+        diff.append(dict(before_header="enabled at boot", after_header="enabled at boot",
+                         before="%s\n" % bool(now.get("enabled")), after="True\n"))
+    return diff
