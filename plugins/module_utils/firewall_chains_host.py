@@ -16,14 +16,14 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.node_facts_probe 
 BOOT_UNIT_NAME = os.path.basename(FIREWALL_BOOT_UNIT)
 
 
-def iptables_restore(module, lines, test_only=False):
-    """One atomic iptables-restore --noflush of the lines (with --test: parsed and checked, nothing applied)."""
-    argv = [module.get_bin_path("iptables-restore", required=True), "-w", "--noflush"] + (["--test"] if test_only else [])
+def iptables_restore(module, lines):
+    """One atomic iptables-restore --noflush of the lines."""
+    argv = [module.get_bin_path("iptables-restore", required=True), "-w", "--noflush"]
     rc, _out, err = module.run_command(argv, data="\n".join(lines) + "\n", binary_data=True)
     if rc != 0:
-        module.fail_json(msg="iptables-restore %s the role's chains (rc %d): %s. The lines are in 'restore'; nothing "
-                             "was applied (iptables-restore commits all of them or none)."
-                             % ("rejected" if test_only else "could not apply", rc, err.strip()), restore=lines)
+        module.fail_json(msg="iptables-restore could not apply the chains (rc %d): %s. The lines are in 'restore'; "
+                             "nothing was applied (iptables-restore commits all of them or none)." % (rc, err.strip()),
+                         restore=lines)
 
 
 def write_file(module, path, content, mode):

@@ -47,7 +47,10 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: O(restore) is checked with C(iptables-restore --test) (parsed against the node's tables, nothing applied).
+    details: >-
+      Nothing is run or written. O(restore) is not given to C(iptables-restore --test) either: on a fresh host the
+      chains it refers to (Docker's C(DOCKER-USER)) or iptables itself come only with the engine that the same run
+      would install.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -116,10 +119,7 @@ def main():
                              "otherwise not commit the lines. Nothing was changed." % (restore[0], restore[-1]))
     now = firewall_boot_state()
     plan = plan_writes(now, restore, boot_rules, boot_unit)
-    if module.check_mode:
-        if plan["restore"]:
-            host.iptables_restore(module, restore, test_only=True)
-    else:
+    if not module.check_mode:
         host.apply(module, plan, restore, boot_rules, boot_unit)
     result = dict(changed=any(plan.values()), restored=plan["restore"], enabled=plan["enable"],
                   written=[path for path, key in ((host.FIREWALL_BOOT_RULES, "write_rules"),
