@@ -12,10 +12,11 @@ It prints one JSON line per size:
      "site_rerun_marginal_s_per_node": ..., "cd_rerun_marginal_s_per_node": ..., "marginal_ratio": ...,
      "site_fresh_vs_first_size": ..., "cd_fresh_vs_first_size": ...,
      "site_rerun_executions_per_host": {"max": ..., "mean": ..., "first_manager": ...},
-     "cd_rerun_executions_per_host": {...}, "lab_peak_memory_mib": ..., "load_at_start": {...}}
+     "cd_rerun_executions_per_host": {...}, "lab_peak_memory_mib": ..., "load_before_lab": ..., "load_at_start": {...}}
 
-Each run starts once the host's 1-minute load average is at most its CPU count (or after 3 minutes):
-load_at_start lists the load average at the start of each run (ping, community_docker.yml, site.yml).
+Each run starts once the host's 1-minute load average is back to at most its CPU count, or to the load
+before the lab came up plus one (or after 3 minutes): load_before_lab and load_at_start (per run: ping,
+community_docker.yml, site.yml) say what the machine was doing.
 The marginal cost per node is (rerun time at this size - at the previous size) / (added nodes);
 *_fresh_vs_first_size is this size's fresh run over the first size's. Remote executions are
 counted by bench/callback_plugins/remote_executions.py (module executions that reach a host,
@@ -43,6 +44,7 @@ ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections
            ANSIBLE_CALLBACKS_ENABLED="remote_executions,ansible.posix.profile_tasks")
 LOG_DIR = []  # --log-dir: where each run's output is kept (profile_tasks shows where the time goes)
 LOADS = {}  # the host's load average at the start of each run, by command, for the current size
+BASELINE_LOAD = [0.0]  # the host's load average before the current size's lab came up
 
 
 def lab(args, *command):
@@ -51,21 +53,22 @@ def lab(args, *command):
     return out.stdout.strip()
 
 
-def settle(limit=None, timeout=180):
-    """Wait until the host's 1-minute load average is at most `limit` (default: its CPU count), or `timeout`
-    seconds; return the load average then. A fresh lab's nodes boot their systemd for a while after their
-    engines answer: timing a run during that measures the boot, and both sides would not see the same machine."""
-    limit = limit or os.cpu_count()
+def settle(timeout=180):
+    """Wait until the host's 1-minute load average is at most BASELINE_LOAD (its CPU count, or the load before
+    the lab came up plus one when the machine was busier than that), or `timeout` seconds; return the load then.
+    A fresh lab's nodes boot their systemd for a while after their engines answer: timing a run during that
+    measures the boot, and both sides would not see the same machine."""
+    limit = max(os.cpu_count(), BASELINE_LOAD[0] + 1)
     deadline = time.monotonic() + timeout
     while os.getloadavg()[0] > limit and time.monotonic() < deadline:
         time.sleep(5)
     return round(os.getloadavg()[0], 1)
 
 
-def timed(argv, what):
+def timed(argv, what, label):
     """Run an ansible command from the repository, once the host has settled; return (seconds, output,
-    executions per host). The load average at its start is kept in LOADS."""
-    LOADS.setdefault(what.split("-", 1)[0], []).append(settle())
+    executions per host). The load average at its start is kept in LOADS under label."""
+    LOADS.setdefault(label, []).append(settle())
     with tempfile.NamedTemporaryFile(suffix=".json") as counts:
         env = dict(ENV, SWARMNET_BENCH_COUNT_FILE=counts.name)
         start = time.monotonic()
@@ -87,7 +90,8 @@ def timed(argv, what):
 
 def playbook(inventory, path):
     seconds, output, executions = timed([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, path],
-                                        "%s-%s" % (os.path.basename(path), inventory.split(os.sep)[-2]))
+                                        "%s-%s" % (os.path.basename(path), inventory.split(os.sep)[-2]),
+                                        os.path.basename(path))
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", output))
     return seconds, changed, executions
 
@@ -110,12 +114,13 @@ def leave_swarm(args, nodes):
 def measure(args, nodes):
     lab(args, "down")
     LOADS.clear()
+    BASELINE_LOAD[0] = round(os.getloadavg()[0], 1)
     inventory = lab(args, "up", "--managers", "1", "--workers", str(nodes - 1), "--subnet", args.subnet)
     names = [n["name"] for n in json.loads(lab(args, "status"))["nodes"]]
     first = "%s-manager1" % args.name
     try:
         ping_s = timed([os.path.join(VENV_BIN, "ansible"), "-i", inventory, "swarm", "-m", "ansible.builtin.ping"],
-                       "ansible -m ping")[0]
+                       "ansible -m ping", "ping")[0]
         cd_fresh_s = playbook(inventory, os.path.join(BENCH, "community_docker.yml"))[0]
         cd_rerun_s, _cd_changed, cd_exec = playbook(inventory, os.path.join(BENCH, "community_docker.yml"))
         leave_swarm(args, names)
@@ -132,7 +137,7 @@ def measure(args, nodes):
                 rerun_ratio=round(site_rerun_s / cd_rerun_s, 2), fresh_ratio=round(site_fresh_s / cd_fresh_s, 2),
                 site_rerun_executions_per_host=per_host(site_exec, first),
                 cd_rerun_executions_per_host=per_host(cd_exec, first),
-                lab_peak_memory_mib=round(peak / 2 ** 20), load_at_start=dict(LOADS))
+                lab_peak_memory_mib=round(peak / 2 ** 20), load_before_lab=BASELINE_LOAD[0], load_at_start=dict(LOADS))
 
 
 def main():
