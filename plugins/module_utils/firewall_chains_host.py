@@ -2,18 +2,33 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write the firewall role's iptables chains on the node the module runs on (talks to the host).
 
-What to write is decided in firewall_chains_plan.py (pure); the boot files are where node_facts reads them.
+What to write is decided in firewall_chains_plan.py (pure). node_facts reads the boot files with
+firewall_boot_state() too. No Docker SDK here: the module does not pay for importing it.
 """
 
 import os
 import tempfile
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.node_facts_probe import (
-    FIREWALL_BOOT_RULES,
-    FIREWALL_BOOT_UNIT,
-)
-
+# What the firewall role keeps so that its iptables chains come back after a reboot.
+FIREWALL_BOOT_RULES = "/etc/swarmnet/firewall-boot.rules"
+FIREWALL_BOOT_UNIT = "/etc/systemd/system/swarmnet-firewall.service"
+FIREWALL_BOOT_WANTS = "/etc/systemd/system/multi-user.target.wants/swarmnet-firewall.service"
 BOOT_UNIT_NAME = os.path.basename(FIREWALL_BOOT_UNIT)
+
+
+def _read_or_none(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def firewall_boot_state():
+    """What the node keeps for its next boot: the rules file and the unit (None when missing), whether systemd
+    starts that unit at boot, and whether systemd runs the node at all."""
+    return dict(rules=_read_or_none(FIREWALL_BOOT_RULES), unit=_read_or_none(FIREWALL_BOOT_UNIT),
+                enabled=os.path.exists(FIREWALL_BOOT_WANTS), systemd=os.path.isdir("/run/systemd/system"))
 
 
 def iptables_restore(module, lines):

@@ -17,6 +17,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.docker_client imp
     HAS_DOCKER_SDK,
     DockerException,
 )
+from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_host import firewall_boot_state
 from ansible_collections.swarmnet.overlay.plugins.module_utils.node_addresses import node_interfaces
 
 if HAS_DOCKER_SDK:
@@ -29,10 +30,6 @@ def _read(path):
             return handle.read()
     except (IOError, OSError):
         return ""
-
-
-def _read_or_none(path):
-    return _read(path) if os.path.exists(path) else None
 
 
 def engine_facts(module):
@@ -137,17 +134,6 @@ FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
 UFW_CONF = "/etc/ufw/ufw.conf"
 UFW_USER_RULES = "/etc/ufw/user.rules"
 UFW_USER6_RULES = "/etc/ufw/user6.rules"
-# What the firewall role keeps so that its iptables chains come back after a reboot.
-FIREWALL_BOOT_RULES = "/etc/swarmnet/firewall-boot.rules"
-FIREWALL_BOOT_UNIT = "/etc/systemd/system/swarmnet-firewall.service"
-FIREWALL_BOOT_WANTS = "/etc/systemd/system/multi-user.target.wants/swarmnet-firewall.service"
-
-
-def firewall_boot_state():
-    """What the node keeps for its next boot: the rules file and the unit (None when missing), whether systemd
-    starts that unit at boot, and whether systemd runs the node at all."""
-    return dict(rules=_read_or_none(FIREWALL_BOOT_RULES), unit=_read_or_none(FIREWALL_BOOT_UNIT),
-                enabled=os.path.exists(FIREWALL_BOOT_WANTS), systemd=os.path.isdir("/run/systemd/system"))
 
 
 def firewall_facts(module, cluster_interface):

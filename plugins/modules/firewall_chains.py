@@ -100,7 +100,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import firewall_chains_host as host
 from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import plan_diff, plan_writes
-from ansible_collections.swarmnet.overlay.plugins.module_utils.node_facts_probe import firewall_boot_state
 
 
 def argument_spec():
@@ -117,7 +116,7 @@ def main():
     if restore and (restore[0].strip() != "*filter" or restore[-1].strip() != "COMMIT"):
         module.fail_json(msg="restore must run from '*filter' to 'COMMIT' (got %r ... %r): iptables-restore would "
                              "otherwise not commit the lines. Nothing was changed." % (restore[0], restore[-1]))
-    now = firewall_boot_state()
+    now = host.firewall_boot_state()
     plan = plan_writes(now, restore, boot_rules, boot_unit)
     if not module.check_mode:
         host.apply(module, plan, restore, boot_rules, boot_unit)

@@ -21,7 +21,7 @@ def run(monkeypatch):
 
     def no_reading():
         raise ReadTheNode()
-    monkeypatch.setattr(firewall_chains, "firewall_boot_state", no_reading)
+    monkeypatch.setattr(firewall_chains.host, "firewall_boot_state", no_reading)
 
     def run_module(args):
         with module_args(args):
