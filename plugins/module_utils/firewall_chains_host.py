@@ -42,7 +42,7 @@ def iptables_restore(module, lines):
 
 
 def write_file(module, path, content, mode):
-    """Write a root-owned file atomically (a temporary file in the same directory, then a rename)."""
+    """Write a file atomically (a temporary file in the same directory, then a rename), with the given mode."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
