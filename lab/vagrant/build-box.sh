@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the Vagrant box the scenario boots, offline, from Debian packages only:
 # a Debian 12 (bookworm) root file system made by debootstrap with the kernel,
-# systemd, sshd, python3 (+ python3-apt), docker.io and python3-docker, a
+# systemd, sshd, python3 (+ python3-apt), docker.io and python3-docker, ufw and
+# firewalld (installed, off) and tcpdump, a
 # `vagrant` user holding Vagrant's insecure public key with passwordless sudo,
 # and DHCP on the first NIC (eth0). The disk is an ext4 file system without
 # partitions or bootloader: the box's own Vagrantfile boots its kernel directly
@@ -48,6 +49,10 @@ if [ "$force" = 1 ] || [ ! -s "$box_file" ]; then
         openssh-server sudo python3 python3-apt
         # the swarm node: engine, SDK, and what the firewall role and the checks use
         docker.io containerd runc python3-docker iptables curl ca-certificates procps less
+        # the three firewall backends (installed, only iptables in charge until one is switched on:
+        # vagrant_lab.py --firewall), firewalld's Python bindings (ansible.posix.firewalld) and
+        # its polkit's logind; tcpdump and conntrack for the verify (captures on eth1, ESP flows)
+        nftables ufw firewalld python3-firewall libpam-systemd tcpdump conntrack
     )
     work="$(mktemp -d /var/tmp/swarmnet-box.XXXXXX)"
     trap 'rm -rf "$work"' EXIT
@@ -91,6 +96,13 @@ EOF
     install -m 600 -o 1000 -g 1000 "$pub" "$root/home/vagrant/.ssh/authorized_keys"
     echo "vagrant ALL=(ALL) NOPASSWD: ALL" >"$root/etc/sudoers.d/vagrant"
     chmod 440 "$root/etc/sudoers.d/vagrant"
+
+    # Installed, not switched on: a VM runs plain iptables, as a host without ufw/firewalld;
+    # vagrant_lab.py --firewall NODE=ufw|firewalld switches one on. firewalld's package
+    # enables its unit; ufw ships with ENABLED=no.
+    rm -f "$root/etc/systemd/system/multi-user.target.wants/firewalld.service" \
+        "$root/etc/systemd/system/dbus-org.fedoraproject.FirewallD1.service"
+    grep -q '^ENABLED=no' "$root/etc/ufw/ufw.conf"
 
     # Engine logs stay small; the engine starts at boot (docker.io enables its unit).
     mkdir -p "$root/etc/docker"

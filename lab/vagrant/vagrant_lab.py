@@ -2,6 +2,7 @@
 ``vagrant`` and by hand.
 
     .venv/bin/python lab/vagrant/vagrant_lab.py up     [--name swarmnet] [--managers 1] [--workers 2]
+                                                       [--firewall NODE=ufw|firewalld ...]
     .venv/bin/python lab/vagrant/vagrant_lab.py down   [--name swarmnet]
     .venv/bin/python lab/vagrant/vagrant_lab.py status [--name swarmnet]    JSON: nodes, timings, memory
 
@@ -10,8 +11,18 @@ from Debian packages, daemons started without systemd), builds or reuses the off
 box (build-box.sh), boots the VMs one after the other (``vagrant up --no-parallel``),
 and writes the Ansible inventory to ``lab/.state/vagrant/<name>/inventory.yml``:
 groups ``swarm_managers`` and ``swarm_workers`` (children of ``swarm``), SSH as
-``vagrant`` with the key Vagrant made for each VM, ``swarm_advertise_addr: eth1`` and
-``swarmnet_node_address`` = the VM's fixed private address.
+``vagrant`` with the key Vagrant made for each VM, and ``swarm_advertise_addr: eth1``:
+as on a real host, nothing tells the collection a node's address; it finds eth1's itself.
+The inventory also declares the swarm's overlay networks (``swarm_networks``): helloNet
+(attachable, as the node-container lab's) and swarmnetSecret (attachable, encrypted).
+
+``--firewall worker1=firewalld`` (NODE without the lab prefix; or
+SWARMNET_VAGRANT_FIREWALLS="manager1=ufw worker1=firewalld") switches that firewall on
+in a VM as on a host that has it on: ufw enabled with its default deny inbound (and
+SSH allowed, as any reachable host with ufw has it), firewalld started with its
+default zone (which allows SSH), then the engine restarted (as at boot, where
+docker.service starts after firewalld). The box has both installed and off; VMs not
+named run plain iptables. The firewall role has to detect each.
 
 While VMs exist, a sampler started by ``up`` records the peak memory of their QEMU
 processes (sum of RSS) in the state directory; ``status`` and ``down`` report it.
@@ -27,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -60,6 +72,8 @@ def settings(args):
         "provider": provider,
         "box": env.get("SWARMNET_VAGRANT_BOX", OWN_BOX if provider == "libvirt" else "debian/bookworm64"),
         "advertise": env.get("SWARMNET_VAGRANT_ADVERTISE", "eth1"),
+        "firewalls": (args.firewall if args.firewall is not None
+                      else env.get("SWARMNET_VAGRANT_FIREWALLS", "").split()),
     }
 
 
@@ -210,7 +224,6 @@ def parse_ssh_config(text):
 def write_inventory(cfg):
     managers, workers = node_names(cfg)
     ssh = parse_ssh_config(vagrant(cfg, "ssh-config", capture=True))
-    index = 0
     lines = ["# Written by lab/vagrant/vagrant_lab.py up: the Vagrant lab %s (%s)." % (cfg["name"], cfg["provider"]),
              "swarm:", "  children:"]
     for group, names in (("swarm_managers", managers), ("swarm_workers", workers)):
@@ -223,9 +236,7 @@ def write_inventory(cfg):
                 "          ansible_port: %s" % entry.get("Port", "22"),
                 "          ansible_user: %s" % entry.get("User", "vagrant"),
                 "          ansible_ssh_private_key_file: %s" % entry["IdentityFile"],
-                "          swarmnet_node_address: %s" % node_address(cfg, index),
             ]
-            index += 1
     lines += [
         "  vars:",
         "    ansible_become: true",
@@ -234,6 +245,19 @@ def write_inventory(cfg):
         "      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
         "      -o IdentitiesOnly=yes -o ServerAliveInterval=15",
         "    swarm_advertise_addr: %s" % cfg["advertise"],
+        "    swarm_networks:",
+        "      - name: helloNet",
+        "        attachable: true",
+        "        ipam_config:",
+        "          - subnet: 172.19.1.0/24",
+        "            gateway: 172.19.1.1",
+        "      # IPsec between the nodes (ESP): the firewall role opens IP protocol 50 for it.",
+        "      - name: swarmnetSecret",
+        "        attachable: true",
+        "        encrypted: true",
+        "        ipam_config:",
+        "          - subnet: 172.19.5.0/24",
+        "            gateway: 172.19.5.1",
         "",
     ]
     path = os.path.join(state_dir(cfg["name"]), "inventory.yml")
@@ -243,6 +267,41 @@ def write_inventory(cfg):
 
 
 # ---------------------------------------------------------------- commands
+
+# Each command runs only when that firewall is not on yet: a second `up` changes nothing.
+FIREWALL_ON = {
+    "ufw": "ufw status | grep -q '^Status: active' || { ufw allow 22/tcp && ufw --force enable; }",
+    "firewalld": "systemctl is-active -q firewalld || "
+                 "{ systemctl enable --now firewalld && systemctl restart docker; }",
+}
+
+
+def parse_firewalls(cfg):
+    """["worker1=firewalld", ...] (NODE without the lab prefix) -> [(vm name, backend)]."""
+    managers, workers = node_names(cfg)
+    found = []
+    for value in cfg["firewalls"]:
+        short, _, backend = value.partition("=")
+        vm = "%s-%s" % (cfg["name"], short)
+        if backend not in FIREWALL_ON or vm not in managers + workers:
+            sys.exit("vagrant-lab: --firewall %r: give NODE=ufw or NODE=firewalld with NODE one of %s"
+                     % (value, ", ".join(n[len(cfg["name"]) + 1:] for n in managers + workers)))
+        found.append((vm, backend))
+    return found
+
+
+def switch_on_firewalls(cfg, firewalls):
+    ssh = parse_ssh_config(vagrant(cfg, "ssh-config", capture=True))
+    for vm, backend in firewalls:
+        entry = ssh[vm]
+        subprocess.run(["ssh", "-i", entry["IdentityFile"], "-p", entry.get("Port", "22"),
+                        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                        "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+                        "%s@%s" % (entry.get("User", "vagrant"), entry["HostName"]),
+                        "sudo sh -c %s" % shlex.quote(FIREWALL_ON[backend])],
+                       check=True, stdin=subprocess.DEVNULL)
+        log("%s is on in %s" % (backend, vm))
+
 
 def run_script(script, env):
     out = subprocess.run(["bash", os.path.join(HERE, script)], env=env, check=True,
@@ -262,6 +321,7 @@ def up(cfg):
         run_script("build-box.sh", env)
     timings["host_and_box_s"] = round(time.time() - started)
     managers, workers = node_names(cfg)
+    firewalls = parse_firewalls(cfg)
     status = vagrant(cfg, "status", "--machine-readable", capture=True)
     running = set(re.findall(r"^\d+,([^,]+),state,running$", status, re.M))
     missing = [n for n in managers + workers if n not in running]
@@ -275,6 +335,7 @@ def up(cfg):
         timings["boot_s"] = round(time.time() - booted)
         timings["booted_nodes"] = len(missing)
         log("booted %d VM(s) in %d s" % (len(missing), timings["boot_s"]))
+    switch_on_firewalls(cfg, firewalls)
     path = write_inventory(cfg)
     with open(os.path.join(state_dir(cfg["name"]), "timings.json"), "w") as handle:
         json.dump(timings, handle)
@@ -348,6 +409,8 @@ def main(argv=None):
     parser.add_argument("--name")
     parser.add_argument("--managers", type=int)
     parser.add_argument("--workers", type=int)
+    parser.add_argument("--firewall", action="append",
+                        help="NODE=ufw or NODE=firewalld (e.g. worker1=firewalld): switch that firewall on in the VM")
     args = parser.parse_args(argv)
     cfg = settings(args)
     saved = read_json(os.path.join(state_dir(cfg["name"]), "settings.json"), {})

@@ -3,24 +3,30 @@
 The verifier runs these tests once, on the first manager (hosts:
 ansible://swarm_managers); the other VMs are reached through the same inventory,
 and the published port is also requested from this machine (the VMs' private
-addresses are on a libvirt network of this machine).
+addresses are on a libvirt network of this machine). Helpers shared with the
+node-container scenarios come from molecule/common/swarmlab.py; its run_playbook
+gives every run the scenario's SWARMNET_LAB_EXTRA_VARS (default deny, published sources).
 """
 
 import json
 import os
 import shlex
-import subprocess
 import sys
-import time
 
 import pytest
-import testinfra
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
+# pylint: disable-next=wrong-import-position,unused-import
+from swarmlab import (  # noqa: E402,F401
+    REPO, docker_json, node, recap_changed, run_module, run_playbook, wait_for,
+)
+
 LAB_NAME = os.environ.get("SWARMNET_VAGRANT_NAME", "swarmnet")
 INVENTORY = os.environ.get(
     "SWARMNET_INVENTORY", os.path.join(REPO, "lab", ".state", "vagrant", LAB_NAME, "inventory.yml"))
+# The first three octets of the private network; the Vagrantfile gives <net>.11, .12, ... in inventory order.
+PRIVATE_NET = os.environ.get("SWARMNET_VAGRANT_NET", "192.168.56")
 
 # An HTTP server image without a registry: each VM's own python3, imported (built on demand).
 PY_IMAGE = "swarmnet/python-base:local"
@@ -71,25 +77,6 @@ print(json.dumps({"addresses": addresses, "answers": answers}))
 """
 
 
-def node(name):
-    """A testinfra host for another VM of the lab."""
-    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY)
-
-
-def wait_for(probe, timeout=120, interval=3):
-    """Poll probe() until it returns a truthy value; return the last value."""
-    deadline = time.time() + timeout
-    value = probe()
-    while not value and time.time() < deadline:
-        time.sleep(interval)
-        value = probe()
-    return value
-
-
-def docker_json(host, *args):
-    return json.loads(host.check_output("docker " + " ".join(args)))
-
-
 def quote(text):
     return shlex.quote(text)
 
@@ -106,8 +93,10 @@ def lab_nodes(inventory):
     found = []
     for group, role in (("swarm_managers", "manager"), ("swarm_workers", "worker")):
         hosts = inventory["swarm"]["children"].get(group, {}).get("hosts") or {}
-        for name, hostvars in hosts.items():
-            found.append({"name": name, "address": hostvars["swarmnet_node_address"], "role": role})
+        for name in hosts:
+            # As the collection finds it: the address on the VM's eth1 (the inventory gives none).
+            out = node(name).check_output("ip -o -4 addr show dev eth1")
+            found.append({"name": name, "address": out.split()[3].split("/")[0], "role": role})
     return found
 
 
@@ -120,15 +109,3 @@ def groups(host):
 def swarm_nodes(lab_nodes):
     return [n["name"] for n in lab_nodes]
 
-
-def run_module(hostname, module, args, check=False):
-    """Run one module ad hoc on a VM; return (failed, result)."""
-    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"))
-    # The venv's ansible, also when the venv is not on PATH.
-    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
-    out = subprocess.run([ansible, "-i", INVENTORY, hostname, "-m", module, "-a", json.dumps(args)]
-                         + (["--check"] if check else []),
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
-    result = json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"][hostname]
-    return bool(result.get("failed")), result

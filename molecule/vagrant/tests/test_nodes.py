@@ -4,7 +4,7 @@ each node peers on ingress and has the swarm's two networks."""
 import json
 
 import pytest
-from conftest import docker_json, node, wait_for
+from conftest import PRIVATE_NET, docker_json, node, wait_for
 
 
 def test_every_node_is_ready_with_its_inventoried_role(host, lab_nodes):
@@ -21,8 +21,10 @@ def test_every_node_is_ready_with_its_inventoried_role(host, lab_nodes):
 
 
 def test_nodes_advertise_their_private_address(host, lab_nodes):
-    """swarm_advertise_addr: eth1 is the private network's NIC, with the fixed address."""
-    for wanted in lab_nodes:
+    """swarm_advertise_addr: eth1 is the private network's NIC, with the Vagrantfile's fixed
+    address, found on the VM (the inventory gives no address)."""
+    for index, wanted in enumerate(lab_nodes):
+        assert wanted["address"] == "%s.%d" % (PRIVATE_NET, 11 + index), wanted
         addr = docker_json(host, "node inspect", wanted["name"], "--format '{{json .Status.Addr}}'")
         assert addr == wanted["address"], wanted["name"]
 

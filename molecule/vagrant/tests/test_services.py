@@ -9,13 +9,11 @@ own python3: no registry) and removes them afterwards.
 """
 
 import json
-import os
-import subprocess
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import BUILD_PY_IMAGE, CLIENT, INVENTORY, PY_IMAGE, REPO, SERVER, docker_json, node, quote, run_module, wait_for
+from conftest import BUILD_PY_IMAGE, CLIENT, PY_IMAGE, SERVER, docker_json, node, quote, run_module, run_playbook, wait_for
 
 NETWORK = "swarmnet-verify"
 CLOSED = "swarmnet-verify-closed"
@@ -167,13 +165,10 @@ def test_service_endpoint_probe_sees_the_vip_spread(host, services, lab_nodes):
 
 def test_load_balancing_runbook_asserts_the_spread_where_ipvs_exists(host):
     """The runbook the lab scenario runs too: on these kernels it must assert the spread itself."""
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_NOCOLOR="1")
     # 8080 is published by this module's own VIP service, still running: the runbook publishes another port.
-    out = subprocess.run(["ansible-playbook", "-i", INVENTORY, "-e", '{"lb_published_port": 8088}',
-                          os.path.join(REPO, "playbooks", "load_balancing.yml")],
-                         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    print("\n".join(line for line in out.stdout.splitlines() if "msg:" in line or "answered" in line))
-    assert out.returncode == 0, out.stdout[-4000:]
-    assert "replicas answered by name" in out.stdout      # VIP, with IPVS: spread over the replicas
-    assert "every node answered, spread over replicas" in out.stdout
-    assert "(every task)" in out.stdout                  # dnsrr
+    rc, out = run_playbook("playbooks/load_balancing.yml", lb_published_port=8088)
+    print("\n".join(line for line in out.splitlines() if "msg:" in line or "answered" in line))
+    assert rc == 0, out[-4000:]
+    assert "replicas answered by name" in out      # VIP, with IPVS: spread over the replicas
+    assert "every node answered, spread over replicas" in out
+    assert "(every task)" in out                  # dnsrr
