@@ -29,10 +29,12 @@ def test_discovery_in_vip_mode_resolves_only_on_the_overlay_and_reaches_replicas
         assert [n for n in nodes if n != groups["swarm_managers"][0]], nodes
 
 
-def test_attachable_in_vip_mode_takes_a_standalone_container_and_the_closed_network_refuses():
+# Takes host like the others: pytest runs the tests parametrized by host first, and the cleanup must stay last.
+def test_attachable_in_vip_mode_takes_a_standalone_container_and_the_closed_network_refuses(host):
     out = _ok("playbooks/attachable.yml", attachable_endpoint_mode="vip")
     assert "not manually attachable" in out
     assert "replicas answered by name" in out
+    assert host.check_output("docker network inspect helloTest2 --format '{{.Attachable}}'") == "true"
 
 
 def test_cleanup_removes_what_the_runbooks_made(host):
