@@ -53,11 +53,15 @@ def services(host, lab_nodes):
                       % (VIP_SVC, common, PORT, PY_IMAGE, quote(SERVER)))
     host.check_output("docker service create --name %s %s --endpoint-mode dnsrr %s python3 -c %s"
                       % (DNSRR_SVC, common, PY_IMAGE, quote(SERVER)))
-    for service in (VIP_SVC, DNSRR_SVC):
-        assert wait_for(lambda: _running(host, service, replicas), timeout=300, interval=5), \
-            host.run("docker service ps --no-trunc %s" % service).stdout
-    yield {"replicas": replicas}
-    _cleanup(host)
+    try:
+        # A bound, not a wait: on a loaded machine a task fails and is retried before it runs.
+        for service in (VIP_SVC, DNSRR_SVC):
+            assert wait_for(lambda: _running(host, service, replicas), timeout=600, interval=5), \
+                host.run("docker service ps --no-trunc %s" % service).stdout
+        yield {"replicas": replicas}
+    finally:
+        # Also when the services never ran: the later checks need the VMs' CPU.
+        _cleanup(host)
 
 
 def client(host, name, url, count=REQUESTS):

@@ -35,7 +35,8 @@ docker.from_env().services.create(
     hostname="{{.Node.Hostname}}-{{.Task.Slot}}", mode=docker.types.ServiceMode("replicated", int(replicas)),
     healthcheck=docker.types.Healthcheck(
         test=["CMD", "python3", "-S", "-c", "import socket; socket.create_connection(('127.0.0.1', 8080), 3).close()"],
-        interval=3 * second, timeout=5 * second, retries=3))
+        # Lenient: under TCG on a loaded machine one python3 start can take seconds; a task found unhealthy is replaced.
+        interval=5 * second, timeout=30 * second, retries=10))
 """
 PROBE_LINE = re.compile(r"requests\s+sent (\d+), failed (\d+),\s+longest gap ([0-9.]+) s")
 BATCH_LINE = re.compile(r"([\w.-]+) \(loop on ([\w.-]+)\): sent (\d+), failed (\d+), longest gap ([0-9.]+) s")
