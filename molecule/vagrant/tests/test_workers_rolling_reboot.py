@@ -91,9 +91,13 @@ def rolled(host, groups, lab_nodes):
     host.run("docker service rm %s" % SERVICE)
     host.check_output("python3 -c %s %s %s %s %d %s" % (quote(CREATE_SERVICE), SERVICE, PY_IMAGE, NETWORK, REPLICAS, quote(SERVER)))
     try:
-        # Swarm spreads the replicas, one per VM: the manager, never drained here, keeps one all along.
-        assert wait_for(lambda: len(set(running_nodes(host))) == len(lab_nodes), timeout=300, interval=5), \
-            host.run("docker service ps --no-trunc %s" % SERVICE).stdout
+        # All replicas running (healthy), one of them on the manager, which is never drained here and so keeps
+        # one all along. (Swarm spreads them one per VM, unless a task failed to start and went elsewhere.)
+        def spread():
+            nodes = running_nodes(host)
+            return nodes if len(nodes) == REPLICAS and manager in nodes else None
+
+        assert wait_for(spread, timeout=600, interval=5), host.run("docker service ps --no-trunc %s" % SERVICE).stdout
         before = {
             "boot_ids": {name: boot_id(name) for name in workers + [manager]},
             "firewalls": {name: firewall_state(name) for name in workers},
