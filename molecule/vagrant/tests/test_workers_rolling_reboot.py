@@ -36,7 +36,8 @@ docker.from_env().services.create(
     healthcheck=docker.types.Healthcheck(
         test=["CMD", "python3", "-S", "-c", "import socket; socket.create_connection(('127.0.0.1', 8080), 3).close()"],
         # Lenient: under TCG on a loaded machine one python3 start can take seconds; a task found unhealthy is replaced.
-        interval=5 * second, timeout=30 * second, retries=10))
+        # Every check is a runc exec, which costs a VM under TCG: every 10 s.
+        interval=10 * second, timeout=30 * second, retries=6))
 """
 PROBE_LINE = re.compile(r"requests\s+sent (\d+), failed (\d+),\s+longest gap ([0-9.]+) s")
 BATCH_LINE = re.compile(r"([\w.-]+) \(loop on ([\w.-]+)\): sent (\d+), failed (\d+), longest gap ([0-9.]+) s")
@@ -47,10 +48,11 @@ def boot_id(name):
 
 
 def running_nodes(host):
-    """Node of each running task of the service."""
-    out = host.check_output("docker service ps %s --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'"
-                            % SERVICE)
-    return [line.split()[0] for line in out.splitlines() if line.split()[1:2] == ["Running"]]
+    """Node of each running task of the service ([] when the manager did not answer: under load its API
+    can miss a deadline, "rpc error: code = DeadlineExceeded", and the waits ask again)."""
+    result = host.run("docker service ps %s --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'"
+                      % SERVICE)
+    return [line.split()[0] for line in result.stdout.splitlines() if line.split()[1:2] == ["Running"]]
 
 
 def node_table(host):
