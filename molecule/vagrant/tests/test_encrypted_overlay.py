@@ -81,6 +81,7 @@ def workers_service(host, lab_nodes):
         "docker service create --detach --name %s --network %s --replicas %d --replicas-max-per-node 1 "
         "--constraint node.role==worker --hostname '{{.Node.Hostname}}-{{.Task.Slot}}' %s python3 -c %s"
         % (SERVICE, NETWORK, len(workers), PY_IMAGE, quote(SERVER)))
+
     def running():
         states = host.check_output(
             "docker service ps %s --filter desired-state=running --format '{{.CurrentState}}'" % SERVICE)
