@@ -8,7 +8,6 @@ node-container scenarios come from molecule/common/swarmlab.py; its run_playbook
 gives every run the scenario's SWARMNET_LAB_EXTRA_VARS (default deny, published sources).
 """
 
-import json
 import os
 import shlex
 import sys
@@ -108,4 +107,3 @@ def groups(host):
 @pytest.fixture(scope="module")
 def swarm_nodes(lab_nodes):
     return [n["name"] for n in lab_nodes]
-
