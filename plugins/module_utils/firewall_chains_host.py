@@ -9,6 +9,8 @@ firewall_boot_state() too. No Docker SDK here: the module does not pay for impor
 import os
 import tempfile
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import chains_to_create
+
 # What the firewall role keeps so that its iptables chains come back after a reboot.
 FIREWALL_BOOT_RULES = "/etc/swarmnet/firewall-boot.rules"
 FIREWALL_BOOT_UNIT = "/etc/systemd/system/swarmnet-firewall.service"
@@ -31,8 +33,20 @@ def firewall_boot_state():
                 enabled=os.path.exists(FIREWALL_BOOT_WANTS), systemd=os.path.isdir("/run/systemd/system"))
 
 
+def create_missing_chains(module, chains):
+    """Create each chain that does not exist (an existing one is left as it is, rules and all)."""
+    iptables = module.get_bin_path("iptables", required=True)
+    for chain in chains:
+        if module.run_command([iptables, "-w", "-n", "-L", chain])[0] == 0:
+            continue
+        rc, _out, err = module.run_command([iptables, "-w", "-N", chain])
+        if rc != 0 and "exists" not in err:
+            module.fail_json(msg="iptables could not create the chain %s (rc %d): %s. Nothing was applied." % (chain, rc, err.strip()))
+
+
 def iptables_restore(module, lines):
-    """One atomic iptables-restore --noflush of the lines."""
+    """One atomic iptables-restore --noflush of the lines, after creating the chains they use and do not declare."""
+    create_missing_chains(module, chains_to_create(lines))
     argv = [module.get_bin_path("iptables-restore", required=True), "-w", "--noflush"]
     rc, _out, err = module.run_command(argv, data="\n".join(lines) + "\n", binary_data=True)
     if rc != 0:

@@ -22,6 +22,26 @@ def plan_writes(now, restore, boot_rules, boot_unit):
     return dict(restore=bool(restore), write_rules=write_rules, write_unit=write_unit, enable=enable)
 
 
+BUILT_IN_CHAINS = ("INPUT", "FORWARD", "OUTPUT")
+
+
+def chains_to_create(restore):
+    """Chains the lines add rules to (-A/-I) without declaring them (:NAME) and that are not built in.
+
+    Declaring a chain in an iptables-restore --noflush input flushes it, so Docker's DOCKER-USER is only
+    referenced; when it is missing (a firewalld reload flushed Docker's chains and the engine has not put them
+    back yet) the restore would fail with "No chain/target/match by that name", so it is created first.
+    """
+    declared = set(line[1:].split()[0] for line in restore if line.startswith(":") and len(line) > 1)
+    wanted = []
+    for line in restore:
+        words = line.split()
+        if len(words) > 1 and words[0] in ("-A", "-I") and words[1] not in BUILT_IN_CHAINS + tuple(declared):
+            if words[1] not in wanted:
+                wanted.append(words[1])
+    return wanted
+
+
 def plan_diff(now, plan, restore, boot_rules, boot_unit, rules_path, unit_path):
     """Diff mode's list of before/after pairs: one per file to write, one for the lines applied now."""
     diff = []

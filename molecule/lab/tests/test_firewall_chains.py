@@ -55,3 +55,25 @@ def test_lines_iptables_restore_rejects_fail_clearly_and_apply_nothing(swarm_nod
     assert "nothing was applied" in result["msg"], result["msg"]
     # Atomic: the declared chain was not flushed by the rejected restore.
     assert node(name).check_output("iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'") == before
+
+
+def test_docker_user_missing_after_a_firewalld_reload_is_created_not_a_failure(swarm_nodes):
+    """A firewalld reload flushes every iptables chain, Docker's too, and the engine puts its chains back a moment
+    later (on firewalld's Reloaded signal). A run in between met no DOCKER-USER: the role's jump into it failed the
+    whole restore ("No chain/target/match by that name", seen on the firewalld VM). The chain is now created
+    first; the engine keeps an existing DOCKER-USER when it puts its rules back."""
+    name = _iptables_worker(swarm_nodes)
+    target = node(name)
+    published = "-A DOCKER-USER -m comment --comment swarmnet -j SWARMNET-PUBLISHED"
+    assert published in target.check_output("iptables -S DOCKER-USER")
+    # As a firewalld reload leaves it, for Docker's DOCKER-USER: gone, with the engine's jump to it.
+    target.check_output("iptables -D FORWARD -j DOCKER-USER && iptables -F DOCKER-USER && iptables -X DOCKER-USER")
+    try:
+        rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", name)
+        assert rc == 0 and recap_changed(out) == 1, out[-3000:]
+        assert target.check_output("iptables -S DOCKER-USER").splitlines() == ["-N DOCKER-USER", published]
+    finally:
+        # What the engine does when it puts its rules back: its jump first in FORWARD, RETURN last in DOCKER-USER.
+        target.run("iptables -N DOCKER-USER; iptables -A DOCKER-USER -j RETURN; iptables -I FORWARD 1 -j DOCKER-USER")
+    rc, out = run_playbook(FIREWALL_PLAYBOOK, "--limit", name)
+    assert rc == 0 and recap_changed(out) == 0, out[-3000:]

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """firewall_chains: which writes a node needs, from what node_facts read of its boot files."""
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import plan_diff, plan_writes
+from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import chains_to_create, plan_diff, plan_writes
 
 RULES = "*filter\n:SWARMNET-INPUT - [0:0]\n-A SWARMNET-INPUT -s 10.0.0.11/32 -j ACCEPT\nCOMMIT\n"
 UNIT = "[Unit]\nDescription=test\n"
@@ -48,3 +48,18 @@ def test_the_diff_names_each_write_with_before_and_after():
         dict(before_header="enabled at boot", after_header="enabled at boot", before="False\n", after="True\n"),
     ]
     assert plan_diff(KEPT, plan_writes(KEPT, [], RULES, UNIT), [], RULES, UNIT, "/r", "/u") == []
+
+
+def test_chains_to_create_are_the_ones_used_but_not_declared_nor_built_in():
+    restore = ["*filter", ":INPUT DROP [0:0]", ":SWARMNET-INPUT - [0:0]", "-A SWARMNET-INPUT -i lo -j ACCEPT",
+               "-I INPUT 3 -m comment --comment swarmnet -j SWARMNET-INPUT", ":SWARMNET-PUBLISHED - [0:0]",
+               "-A SWARMNET-PUBLISHED -i docker+ -j RETURN",
+               "-I DOCKER-USER 1 -m comment --comment swarmnet -j SWARMNET-PUBLISHED", "COMMIT"]
+    # DOCKER-USER is Docker's: declaring it would flush it, so it is only created where missing.
+    assert chains_to_create(restore) == ["DOCKER-USER"]
+
+
+def test_no_chain_to_create_when_every_chain_used_is_declared_or_built_in():
+    assert chains_to_create(["*filter", ":SWARMNET-INPUT - [0:0]", "-A SWARMNET-INPUT -j ACCEPT",
+                             "-I INPUT 1 -j SWARMNET-INPUT", "-A FORWARD -j ACCEPT", "COMMIT"]) == []
+    assert chains_to_create([]) == []
