@@ -281,7 +281,7 @@ def parse_firewalls(cfg):
     managers, workers = node_names(cfg)
     found = []
     for value in cfg["firewalls"]:
-        short, _, backend = value.partition("=")
+        short, _equals, backend = value.partition("=")
         vm = "%s-%s" % (cfg["name"], short)
         if backend not in FIREWALL_ON or vm not in managers + workers:
             sys.exit("vagrant-lab: --firewall %r: give NODE=ufw or NODE=firewalld with NODE one of %s"

@@ -22,7 +22,6 @@ from swarmlab import (  # noqa: E402,F401
 )
 
 
-
 def pytest_configure(config):
     # The checks that cost most of an hour under TCG (the runbooks end to end in VIP mode, the rolling reboot)
     # carry this marker: scripts/test.sh vagrant leaves them out to stay within CI's budget, vagrant_full runs all.
