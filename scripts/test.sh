@@ -11,11 +11,12 @@
 #      broken and repaired on purpose (faults, lost quorum, rolling maintenance,
 #      autolock, CA rotation)
 #   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
-#      where KVM cannot boot them): VIP spread and routing mesh (about 12 minutes;
+#      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls (about 26 minutes;
 #      the first time, installing libvirt/vagrant and building the box takes about
 #      15 more, which run in the background while stages 1-6 run)
 #   (stages not run by default: vagrant_full, 7 with the checks marked vagrant_full too, the runbooks
-#   in VIP mode and the rolling reboot, about 30 minutes more; vagrant_smoke, the one-VM variant of 7)
+#   in VIP mode, the rolling reboot and the ESP cut, about 30 minutes more; vagrant_smoke, the one-VM
+#   variant of 7)
 # Prepares the machine first (scripts/setup.sh). Stops at the first failing stage.
 #   scripts/test.sh                 all stages
 #   scripts/test.sh unit sanity     only the named stages
