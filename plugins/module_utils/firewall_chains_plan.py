@@ -31,6 +31,7 @@ def chains_to_create(restore):
     Declaring a chain in an iptables-restore --noflush input flushes it, so Docker's DOCKER-USER is only
     referenced; when it is missing (a firewalld reload flushed Docker's chains and the engine has not put them
     back yet) the restore would fail with "No chain/target/match by that name", so it is created first.
+    (At boot, before the engine, roles/firewall/files/swarmnet-firewall.service does the same in shell.)
     """
     declared = set(line[1:].split()[0] for line in restore if line.startswith(":") and len(line) > 1)
     wanted = []
