@@ -5,11 +5,10 @@ traffic is dropped but for SSH and the swarm, which stay open."""
 
 import json
 import os
-import socket
 import subprocess
 
 import pytest
-from conftest import LAB_NAME, node, run_module, wait_for
+from conftest import LAB_NAME, answers_here, node, run_module, wait_for
 
 LISTENER_PORT = 9998   # not a swarm port: default deny must drop it from this machine
 
@@ -18,15 +17,6 @@ def expected_backend(name, lab_name):
     """What vagrant_lab.py switched on in this VM (SWARMNET_VAGRANT_FIREWALLS), else iptables."""
     chosen = dict(v.split("=", 1) for v in os.environ.get("SWARMNET_VAGRANT_FIREWALLS", "").split())
     return chosen.get(name[len(lab_name) + 1:], "iptables")
-
-
-def tcp_answers(address, port, timeout=3):
-    """Connect from this machine to a VM."""
-    try:
-        socket.create_connection((address, port), timeout).close()
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +46,16 @@ def test_each_vm_uses_the_firewall_in_charge_with_default_deny(lab_nodes, facts)
     print("backends:", json.dumps(seen))
 
 
-def test_default_deny_drops_other_ports_while_ssh_stays_open(inventory, lab_nodes):
-    hosts = {}
-    for group in ("swarm_managers", "swarm_workers"):
-        hosts.update(inventory["swarm"]["children"].get(group, {}).get("hosts") or {})
+def test_default_deny_drops_other_ports_while_ssh_stays_open(inventory_hosts, lab_nodes):
     for wanted in lab_nodes:
-        vm, hostvars = node(wanted["name"]), hosts[wanted["name"]]
+        vm, hostvars = node(wanted["name"]), inventory_hosts[wanted["name"]]
         eth0 = hostvars["ansible_host"]
         # A listener on every address of the VM, for 60 s: the VM itself reaches it ...
         vm.check_output("nohup timeout 60 python3 -m http.server %d >/dev/null 2>&1 &" % LISTENER_PORT)
         probe = "python3 -c 'import socket; socket.create_connection((\"%s\", %d), 3)'" % (eth0, LISTENER_PORT)
         assert wait_for(lambda: vm.run(probe).rc == 0, timeout=30), wanted["name"]
         # ... this machine does not, while a new SSH login (no shared connection) works.
-        assert not tcp_answers(eth0, LISTENER_PORT), "%s: %d open to this machine" % (wanted["name"], LISTENER_PORT)
+        assert not answers_here(eth0, LISTENER_PORT), "%s: %d open to this machine" % (wanted["name"], LISTENER_PORT)
         login = subprocess.run(
             ["ssh", "-i", hostvars["ansible_ssh_private_key_file"], "-p", str(hostvars["ansible_port"]),
              "-o", "ControlPath=none", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",

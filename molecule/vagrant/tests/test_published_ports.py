@@ -6,9 +6,8 @@ chain drops it, and its counter shows the drops."""
 
 import json
 import re
-import socket
 
-from conftest import BUILD_PY_IMAGE, PY_IMAGE, node, wait_for
+from conftest import BUILD_PY_IMAGE, PY_IMAGE, answers_here, node, wait_for
 
 SERVICE = "swarmnet-published-probe"
 PORT = 8097
@@ -19,14 +18,6 @@ def connects_from(name, address):
     return node(name).run("python3 -c %s" % json.dumps(code)).rc == 0
 
 
-def connects_from_this_machine(address):
-    try:
-        socket.create_connection((address, PORT), 3).close()
-        return True
-    except OSError:
-        return False
-
-
 def dropped(name):
     """Packets counted by the published-ports chain's DROP rule on a VM."""
     out = node(name).check_output("iptables -L SWARMNET-PUBLISHED -v -n -x")
@@ -35,10 +26,7 @@ def dropped(name):
     return counts[0]
 
 
-def test_published_port_answers_an_allowed_vm_and_not_this_machine(host, inventory, lab_nodes):
-    hosts = {}
-    for group in ("swarm_managers", "swarm_workers"):
-        hosts.update(inventory["swarm"]["children"].get(group, {}).get("hosts") or {})
+def test_published_port_answers_an_allowed_vm_and_not_this_machine(host, inventory_hosts, lab_nodes):
     for wanted in lab_nodes:
         assert node(wanted["name"]).run(BUILD_PY_IMAGE).rc == 0, wanted["name"]
     client = lab_nodes[-1]["name"]
@@ -47,11 +35,11 @@ def test_published_port_answers_an_allowed_vm_and_not_this_machine(host, invento
                       "%s python3 -m http.server 8000" % (SERVICE, PORT, PY_IMAGE))
     try:
         for wanted in lab_nodes:
-            eth0 = hosts[wanted["name"]]["ansible_host"]
+            eth0 = inventory_hosts[wanted["name"]]["ansible_host"]
             before = dropped(wanted["name"])
             assert wait_for(lambda: connects_from(client, wanted["address"]), timeout=120, interval=3), \
                 "allowed %s got no answer from %s:%d" % (client, wanted["address"], PORT)
-            assert not connects_from_this_machine(eth0), "%s:%d answered this machine" % (eth0, PORT)
+            assert not answers_here(eth0, PORT), "%s:%d answered this machine" % (eth0, PORT)
             after = dropped(wanted["name"])
             print("%s: %s:%d answers %s; %s:%d (eth0) refuses this machine, drops counted %d -> %d"
                   % (wanted["name"], wanted["address"], PORT, client, eth0, PORT, before, after))
