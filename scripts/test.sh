@@ -9,7 +9,8 @@
 #      idempotence, verify (pytest-testinfra), destroy
 #   6. Molecule scenario "day2": three managers and two workers on node containers,
 #      broken and repaired on purpose (faults, lost quorum, rolling maintenance,
-#      autolock, CA rotation)
+#      autolock, CA rotation); when 5 runs too, the two run side by side (they share
+#      nothing), day2's output printed when it ends
 #   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
 #      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls (about 26 minutes;
 #      the first time, installing libvirt/vagrant and building the box takes about

@@ -28,6 +28,9 @@ def pytest_configure(config):
     # and the ESP cut (its client's attach times out under load) carry this marker: scripts/test.sh vagrant
     # leaves them out to stay within CI's budget, vagrant_full runs all.
     config.addinivalue_line("markers", "vagrant_full: run by scripts/test.sh vagrant_full only (about 30 minutes more under TCG)")
+    # The rolling reboot alone (about 11 minutes) beside the default checks:
+    # SWARMNET_VAGRANT_CHECKS="not vagrant_full or vagrant_roll" scripts/test.sh vagrant
+    config.addinivalue_line("markers", "vagrant_roll: the rolling reboot of the workers (also vagrant_full)")
 
 
 LAB_NAME = os.environ.get("SWARMNET_VAGRANT_NAME", "swarmnet")

@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import BUILD_PY_IMAGE, PY_IMAGE, SERVER, node, quote, run_module, run_playbook, wait_for
 
-# About 11 minutes under TCG (two reboots): scripts/test.sh vagrant_full runs them, vagrant does not.
-pytestmark = pytest.mark.vagrant_full
+# About 11 minutes under TCG (two reboots): scripts/test.sh vagrant_full runs them, vagrant does not
+# (vagrant_roll selects them alone, see conftest.py).
+pytestmark = [pytest.mark.vagrant_full, pytest.mark.vagrant_roll]
 
 SERVICE = "swarmnet-rolling-vip"
 NETWORK = "helloNet"
