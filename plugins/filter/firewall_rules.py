@@ -3,7 +3,7 @@
 """The firewall role's iptables chains as rule lines (the logic is in module_utils/firewall_chains_plan.py)."""
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import (
-    published_chain_rules, swarm_chain_rules)
+    boot_rules_file, published_chain_rules, swarm_chain_rules)
 
 
 def iptables_swarm_chain(chain, sources, ports, ssh_ports=None, default_deny=False, allow_esp=False):
@@ -16,8 +16,14 @@ def iptables_published_chain(chain, sources):
     return published_chain_rules(chain, sources)
 
 
+def iptables_boot_file(swarm_rules, swarm_chain, published_rules, published_chain, default_deny=False):
+    """See plugins/filter/iptables_boot_file.yml."""
+    return boot_rules_file(swarm_rules, swarm_chain, published_rules, published_chain, default_deny)
+
+
 class FilterModule(object):
     """swarmnet.overlay's filters."""
 
     def filters(self):
-        return dict(iptables_swarm_chain=iptables_swarm_chain, iptables_published_chain=iptables_published_chain)
+        return dict(iptables_swarm_chain=iptables_swarm_chain, iptables_published_chain=iptables_published_chain,
+                    iptables_boot_file=iptables_boot_file)

@@ -4,7 +4,8 @@
 
 It compares what a node keeps for its next boot (as node_facts reads it) with what is wanted,
 and shapes the diff that check and diff mode show. It also writes the firewall role's chains as rule
-lines (the filters iptables_swarm_chain and iptables_published_chain in plugins/filter/firewall_rules.py).
+lines and the file they are kept in for the next boot (the filters iptables_swarm_chain,
+iptables_published_chain and iptables_boot_file in plugins/filter/firewall_rules.py).
 """
 
 
@@ -103,3 +104,30 @@ def published_chain_rules(chain, sources):
              "-A %s -i veth+ -j RETURN" % chain]
             + ["-A %s -s %s -j RETURN" % (chain, _cidr(source)) for source in sources]
             + ["-A %s -m conntrack --ctstate DNAT -m comment --comment published-port-source-not-allowed -j DROP" % chain])
+
+
+BOOT_RULES_HEADER = "# Written by the swarmnet.overlay firewall role; rewritten by it, do not edit."
+
+
+def boot_rules_file(swarm_rules, swarm_chain, published_rules, published_chain, default_deny=False):
+    """What swarmnet-firewall.service restores at boot with iptables-restore --noflush (the file's whole text).
+
+    The swarm chain, its jump and INPUT's policy with default_deny where swarm_chain is given (the iptables
+    backend; None where ufw or firewalld keeps the swarm ports), and the published-ports chain with its jump
+    where published_rules is not empty. The jumps go first in their chains, as the role puts them now.
+    """
+    lines = [BOOT_RULES_HEADER, "*filter"]
+    if swarm_chain and default_deny:
+        lines.append(":INPUT DROP [0:0]")
+    if swarm_chain:
+        lines.append(":%s - [0:0]" % swarm_chain)
+    if published_rules:
+        lines.append(":%s - [0:0]" % published_chain)
+    if swarm_chain:
+        lines.extend(swarm_rules)
+        lines.append("-I INPUT 1 -m comment --comment swarmnet -j %s" % swarm_chain)
+    if published_rules:
+        lines.extend(published_rules)
+        lines.append("-I DOCKER-USER 1 -m comment --comment swarmnet -j %s" % published_chain)
+    lines.append("COMMIT")
+    return "\n".join(lines) + "\n"

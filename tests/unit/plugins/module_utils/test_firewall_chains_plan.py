@@ -4,7 +4,7 @@
 
 from ansible_collections.swarmnet.overlay.plugins.filter.firewall_rules import FilterModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import (
-    chains_to_create, plan_diff, plan_writes, published_chain_rules, swarm_chain_rules)
+    BOOT_RULES_HEADER, boot_rules_file, chains_to_create, plan_diff, plan_writes, published_chain_rules, swarm_chain_rules)
 
 RULES = "*filter\n:SWARMNET-INPUT - [0:0]\n-A SWARMNET-INPUT -s 10.0.0.11/32 -j ACCEPT\nCOMMIT\n"
 UNIT = "[Unit]\nDescription=test\n"
@@ -121,3 +121,35 @@ def test_the_filters_hand_their_arguments_to_the_pure_functions():
     assert filters["iptables_swarm_chain"]("C", ["10.0.0.11"], [GOSSIP], None, True) == swarm_chain_rules(
         "C", ["10.0.0.11"], [GOSSIP], [], True)
     assert filters["iptables_published_chain"]("P", []) == published_chain_rules("P", [])
+    assert filters["iptables_boot_file"]([], "S", [], "P", True) == boot_rules_file([], "S", [], "P", True)
+
+
+# As a lab node keeps it (written by the role's template before the filter replaced it).
+BOOT_FILE_PUBLISHED_ONLY = """# Written by the swarmnet.overlay firewall role; rewritten by it, do not edit.
+*filter
+:SWARMNET-PUBLISHED - [0:0]
+-A SWARMNET-PUBLISHED -i docker+ -j RETURN
+-I DOCKER-USER 1 -m comment --comment swarmnet -j SWARMNET-PUBLISHED
+COMMIT
+"""
+
+
+def test_boot_file_where_firewalld_or_ufw_keeps_the_swarm_ports_holds_the_published_chain_only():
+    assert boot_rules_file(["-A SWARMNET-INPUT -i lo -j ACCEPT"], None, ["-A SWARMNET-PUBLISHED -i docker+ -j RETURN"],
+                           "SWARMNET-PUBLISHED", default_deny=True) == BOOT_FILE_PUBLISHED_ONLY
+
+
+def test_boot_file_of_the_iptables_backend_declares_both_chains_then_rules_and_jumps():
+    text = boot_rules_file(["-A S -i lo -j ACCEPT"], "S", ["-A P -i docker+ -j RETURN"], "P", default_deny=True)
+    assert text.split("\n") == [
+        "# Written by the swarmnet.overlay firewall role; rewritten by it, do not edit.",
+        "*filter", ":INPUT DROP [0:0]", ":S - [0:0]", ":P - [0:0]",
+        "-A S -i lo -j ACCEPT", "-I INPUT 1 -m comment --comment swarmnet -j S",
+        "-A P -i docker+ -j RETURN", "-I DOCKER-USER 1 -m comment --comment swarmnet -j P",
+        "COMMIT", ""]
+
+
+def test_boot_file_without_default_deny_or_published_sources_keeps_input_policy_and_no_published_chain():
+    assert boot_rules_file([], "S", [], "P") == (
+        BOOT_RULES_HEADER + "\n*filter\n:S - [0:0]\n-I INPUT 1 -m comment --comment swarmnet -j S\nCOMMIT\n")
+    assert boot_rules_file([], None, [], "P") == BOOT_RULES_HEADER + "\n*filter\nCOMMIT\n"
