@@ -7,7 +7,9 @@ worked out in node_facts_plan.py (pure).
 """
 
 
+import grp
 import os
+import pwd
 import socket
 import threading
 
@@ -134,6 +136,28 @@ FIREWALLD_DEFAULT_DENY_RECORD = "/etc/firewalld/swarmnet-default-deny.json"
 UFW_CONF = "/etc/ufw/ufw.conf"
 UFW_USER_RULES = "/etc/ufw/user.rules"
 UFW_USER6_RULES = "/etc/ufw/user6.rules"
+# The firewall role's ufw application profiles (read so that a converged node needs no write step for them).
+UFW_APPLICATIONS = "/etc/ufw/applications.d/swarmnet"
+
+
+def file_state(path):
+    """A file's content, mode ("0644") and owner and group names, as the copy module sets them; None when missing."""
+    try:
+        with open(path) as handle:
+            content = handle.read()
+        status = os.stat(path)
+    except (IOError, OSError):
+        return None
+    return dict(content=content, mode="%04o" % (status.st_mode & 0o7777),
+                owner=_name_of(pwd.getpwuid, status.st_uid), group=_name_of(grp.getgrgid, status.st_gid))
+
+
+def _name_of(lookup, number):
+    """The user or group name of a uid or gid (the number as a string when it has no name)."""
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
 
 
 def firewall_facts(module, cluster_interface):
@@ -145,6 +169,7 @@ def firewall_facts(module, cluster_interface):
     ufw = module.get_bin_path("ufw")
     if ufw:
         facts["ufw"]["installed"] = True
+        facts["ufw"]["applications"] = file_state(UFW_APPLICATIONS)
         # ufw is a Python program: not started at all to learn what its config already says (ENABLED=no).
         if plan.ufw_enabled_in_conf(_read(UFW_CONF)) is not False:
             rc, out, _err = module.run_command([ufw, "status", "verbose"])

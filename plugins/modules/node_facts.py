@@ -147,7 +147,9 @@ node:
         - C(backend) is the firewall in charge, V(ufw) when ufw is active, else V(firewalld) when it runs, else
           V(iptables).
         - C(ufw) has C(installed), C(active), C(default_incoming) and C(rules), the rules whose comment starts with
-          C(swarmnet) (C(rule), C(spec), C(comment), C(from), C(app), C(port)).
+          C(swarmnet) (C(rule), C(spec), C(comment), C(from), C(app), C(port)). Where ufw is installed,
+          C(ufw.applications) is the firewall role's application profiles file C(/etc/ufw/applications.d/swarmnet)
+          (C(content), C(mode), C(owner), C(group)), null when missing.
         - C(firewalld) has C(installed), C(running) and, when it runs, C(default_zone), C(zone) (the zone of the
           advertise interface, else the default zone), and C(runtime)/C(permanent) settings of that zone (C(target),
           C(interfaces), C(sources), C(ports), C(services), C(rich_rules)).
