@@ -85,6 +85,32 @@ def test_check_diff_on_a_fresh_first_manager_changes_nothing(groups):
         os.unlink(inventory)
 
 
+def test_check_diff_on_a_fresh_ufw_node_reports_the_rules_and_changes_nothing(groups):
+    """--check --diff on a fresh node whose firewall is ufw: ufw checks a rule that names an application profile
+    against the installed profiles, which check mode does not install; the run still passes and names the rules."""
+    spare_name = groups["swarm_spares"][0]
+    spare = node(spare_name)
+    inventory = _inventory_with({"swarm_managers": [spare_name]})
+    spare.check_output("ufw --force enable")
+    try:
+        ufw_before = spare.check_output("ufw status verbose")
+        out = subprocess.run(["ansible-playbook", "-i", inventory, "--check", "--diff", "-e", json.dumps({"firewall_default_deny": True}),
+                              "site.yml"], cwd=REPO,
+                             env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"), ANSIBLE_NOCOLOR="1",
+                                      ANSIBLE_CALLBACK_RESULT_FORMAT="json"),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        assert out.returncode == 0, out.stdout[-4000:]
+        assert "to any app swarmnet-manager" in out.stdout, out.stdout[-4000:]  # the rule it would add, named
+        assert recap_changed(out.stdout) > 0
+        # Nothing changed: ufw's rules, no profiles file, no swarm.
+        assert spare.check_output("ufw status verbose") == ufw_before
+        assert not spare.file("/etc/ufw/applications.d/swarmnet").exists
+        assert spare.check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "inactive"
+    finally:
+        spare.run("ufw --force disable && ufw --force reset")
+        os.unlink(inventory)
+
+
 def test_stale_entry_of_a_rejoined_worker_is_removed(host, groups):
     """A worker leaves and site.yml rejoins it: its old Down entry goes, reported as a change."""
     worker = groups["swarm_workers"][0]
