@@ -12,7 +12,7 @@
 #      autolock, CA rotation); when 5 runs too, the two run side by side (they share
 #      nothing), day2's output printed when it ends
 #   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
-#      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls (about 26 minutes;
+#      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls (about 28 minutes;
 #      the first time, installing libvirt/vagrant and building the box takes about
 #      15 more, which run in the background while stages 1-6 run)
 #   (stages not run by default: vagrant_full, 7 with the checks marked vagrant_full too, the runbooks
