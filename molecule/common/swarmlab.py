@@ -34,6 +34,16 @@ def wait_for(probe, timeout=60, interval=2):
     return value
 
 
+def node_list(host):
+    """The swarm's node list, one dict per `docker node ls` entry; [] while the managers elect a leader.
+
+    During an election (a manager restarted, or a leader too slow to answer under load) the list fails
+    with "rpc error: code = DeadlineExceeded"; [] lets wait_for ask again instead of failing the test.
+    """
+    listed = host.run("timeout 30 docker node ls --format '{{json .}}'")
+    return [json.loads(line) for line in listed.stdout.splitlines()] if listed.rc == 0 else []
+
+
 def docker_json(host, *args):
     return json.loads(host.check_output("docker " + " ".join(args)))
 

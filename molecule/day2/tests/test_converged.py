@@ -1,13 +1,10 @@
 """The day2 cluster as converged: three managers with a quorum, two workers."""
 
-import json
+from conftest import node_list
 
 
 def test_three_managers_one_leader_and_two_workers(host, groups):
-    status = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
-        status[entry["Hostname"]] = (entry["Status"], entry["ManagerStatus"] or "worker")
+    status = dict((entry["Hostname"], (entry["Status"], entry["ManagerStatus"] or "worker")) for entry in node_list(host))
     managers = groups["swarm_managers"]
     assert len(managers) == 3
     assert all(status[m][0] == "Ready" for m in managers), status

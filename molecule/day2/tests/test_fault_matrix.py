@@ -16,7 +16,7 @@ import re
 import subprocess
 import time
 
-from conftest import INVENTORY, REPO, SLEEP_IMAGE, ensure_sleep_image, node, recap_changed, run_module, run_playbook, wait_for
+from conftest import INVENTORY, REPO, SLEEP_IMAGE, ensure_sleep_image, node, node_list, recap_changed, run_module, run_playbook, wait_for
 from swarmlab import _ansible_env
 
 NETWORK = "faultnet"
@@ -30,8 +30,7 @@ def report(case, **figures):
 def node_entries(host):
     """{hostname: [status, ...]}: a list, so that a stale second entry shows."""
     view = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
+    for entry in node_list(host):
         view.setdefault(entry["Hostname"], []).append(entry["Status"])
     return view
 

@@ -14,7 +14,7 @@ import json
 import re
 import time
 
-from conftest import SLEEP_IMAGE, ensure_sleep_image, node, recap_changed, run_playbook, wait_for
+from conftest import SLEEP_IMAGE, ensure_sleep_image, node, node_list, recap_changed, run_playbook, wait_for
 
 SERVICE = "quorum-keeper"
 
@@ -22,8 +22,7 @@ SERVICE = "quorum-keeper"
 def managers_view(host):
     """{hostname: [(status, manager status)]}: a list, so that a stale second entry shows."""
     view = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
+    for entry in node_list(host):
         view.setdefault(entry["Hostname"], []).append((entry["Status"], entry["ManagerStatus"] or "worker"))
     return view
 

@@ -6,22 +6,18 @@ Both tests leave the cluster converged: every node Ready and active, three
 managers with a quorum, site.yml changed=0.
 """
 
-import json
 import re
 
 import pytest
-from conftest import node, recap_changed, run_module, run_playbook, wait_for
+from conftest import node, node_list, recap_changed, run_module, run_playbook, wait_for
 
 SERVICE = "rolling-hello"
 NETWORK = "helloNet"
 
 
 def node_table(host):
-    table = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
-        table[entry["Hostname"]] = (entry["Status"], entry["Availability"], entry["ManagerStatus"] or "worker")
-    return table
+    return dict((entry["Hostname"], (entry["Status"], entry["Availability"], entry["ManagerStatus"] or "worker"))
+                for entry in node_list(host))
 
 
 def service_nodes(host):

@@ -6,7 +6,7 @@ import os
 import subprocess
 import tempfile
 
-from conftest import INVENTORY, REPO, node, recap_changed, run_playbook, wait_for
+from conftest import INVENTORY, REPO, node, node_list, recap_changed, run_playbook, wait_for
 
 import yaml
 
@@ -18,12 +18,7 @@ RAFT_MEMBER = ("Leader", "Reachable")
 
 def _manager_status(host):
     """Hostname -> manager status; empty while the managers re-elect (the node list times out then)."""
-    status = {}
-    listed = host.run("docker node ls --format '{{json .}}'")
-    for line in (listed.stdout if listed.rc == 0 else "").splitlines():
-        entry = json.loads(line)
-        status[entry["Hostname"]] = entry["ManagerStatus"] or "worker"
-    return status
+    return dict((entry["Hostname"], entry["ManagerStatus"] or "worker") for entry in node_list(host))
 
 
 def _inventory_moving_to_workers(moved):

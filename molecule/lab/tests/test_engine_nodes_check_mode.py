@@ -6,7 +6,7 @@ import os
 import subprocess
 import tempfile
 
-from conftest import INVENTORY, REPO, node, recap_changed, run_module, run_playbook, wait_for
+from conftest import INVENTORY, REPO, node, node_list, recap_changed, run_module, run_playbook, wait_for
 
 import yaml
 
@@ -15,8 +15,7 @@ DPKG_BACKUP = "/root/dpkg-status.swarmnet-test"
 
 
 def _entries(host, hostname):
-    lines = host.check_output("docker node ls --format '{{json .}}'").splitlines()
-    return [json.loads(line) for line in lines if json.loads(line)["Hostname"] == hostname]
+    return [entry for entry in node_list(host) if entry["Hostname"] == hostname]
 
 
 def _inventory_with(groups_hosts):

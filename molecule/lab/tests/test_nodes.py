@@ -1,17 +1,12 @@
 """Node operations runbooks on the lab's spare node: add, promote, demote (with
 the quorum check), drain and remove; token rotation."""
 
-import json
 
-from conftest import node, run_playbook, wait_for
+from conftest import node, node_list, run_playbook, wait_for
 
 
 def _roles(host):
-    found = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
-        found[entry["Hostname"]] = entry["ManagerStatus"] or "worker"
-    return found
+    return dict((entry["Hostname"], entry["ManagerStatus"] or "worker") for entry in node_list(host))
 
 
 def test_add_promote_demote_and_remove_a_node(host, groups):

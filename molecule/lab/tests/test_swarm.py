@@ -4,14 +4,11 @@ swarm_join refuses bad input without touching the node."""
 import json
 
 import pytest
-from conftest import docker_json, node, run_module, wait_for
+from conftest import docker_json, node, node_list, run_module, wait_for
 
 
 def test_every_node_is_ready_with_its_inventoried_role(host, groups, swarm_nodes):
-    listed = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
-        listed[entry["Hostname"]] = entry
+    listed = dict((entry["Hostname"], entry) for entry in node_list(host))
     assert sorted(listed) == sorted(swarm_nodes)
     for name, entry in listed.items():
         assert entry["Status"] == "Ready", entry

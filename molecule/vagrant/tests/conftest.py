@@ -19,7 +19,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
 # pylint: disable-next=wrong-import-position,unused-import
 from swarmlab import (  # noqa: E402,F401
-    REPO, docker_json, node, recap_changed, run_module, run_playbook, wait_for,
+    REPO, docker_json, node, node_list, recap_changed, run_module, run_playbook, wait_for,
 )
 
 

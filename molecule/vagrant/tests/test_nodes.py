@@ -1,17 +1,13 @@
 """After site.yml on the VMs: the swarm holds every VM with its inventoried role,
 each node peers on ingress and has the swarm's two networks."""
 
-import json
 
 import pytest
-from conftest import PRIVATE_NET, docker_json, node, wait_for
+from conftest import PRIVATE_NET, docker_json, node, node_list, wait_for
 
 
 def test_every_node_is_ready_with_its_inventoried_role(host, lab_nodes):
-    listed = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
-        listed[entry["Hostname"]] = entry
+    listed = dict((entry["Hostname"], entry) for entry in node_list(host))
     assert sorted(listed) == sorted(n["name"] for n in lab_nodes)
     for wanted in lab_nodes:
         entry = listed[wanted["name"]]

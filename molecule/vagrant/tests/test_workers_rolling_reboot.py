@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import BUILD_PY_IMAGE, PY_IMAGE, SERVER, node, quote, run_module, run_playbook, wait_for
+from conftest import BUILD_PY_IMAGE, PY_IMAGE, SERVER, node, node_list, quote, run_module, run_playbook, wait_for
 
 # About 11 minutes under TCG (two reboots): scripts/test.sh vagrant_full runs them, vagrant does not
 # (vagrant_roll selects them alone, see conftest.py).
@@ -60,11 +60,8 @@ def running_nodes(host):
 
 
 def node_table(host):
-    table = {}
-    for line in host.check_output("docker node ls --format '{{json .}}'").splitlines():
-        entry = json.loads(line)
-        table[entry["Hostname"]] = [entry["Status"], entry["Availability"], entry["ManagerStatus"] or "worker"]
-    return table
+    return dict((entry["Hostname"], [entry["Status"], entry["Availability"], entry["ManagerStatus"] or "worker"])
+                for entry in node_list(host))
 
 
 def firewall_state(name):
