@@ -9,6 +9,7 @@ SWARMNET_LAB_NAME (Molecule's provisioner sets it), or SWARMNET_INVENTORY.
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -42,6 +43,15 @@ def node_list(host):
     """
     listed = host.run("timeout 30 docker node ls --format '{{json .}}'")
     return [json.loads(line) for line in listed.stdout.splitlines()] if listed.rc == 0 else []
+
+
+def answers_here(address, port, timeout=3):
+    """Whether address:port accepts a TCP connection from this machine (the lab network's gateway)."""
+    try:
+        socket.create_connection((address, port), timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def docker_json(host, *args):

@@ -5,12 +5,11 @@ default deny. The swarm runs on the nodes' second NIC (eth1); the default route
 
 import json
 import os
-import socket
 import subprocess
 
 import pytest
 import yaml
-from conftest import INVENTORY, REPO, node, recap_changed, run_module, run_playbook, wait_for
+from conftest import INVENTORY, REPO, answers_here, node, recap_changed, run_module, run_playbook, wait_for
 from swarmlab import _ansible_env  # pylint: disable=import-error
 
 BACKENDS = {"manager1": "ufw", "worker1": "firewalld", "worker2": "iptables"}
@@ -60,15 +59,6 @@ def _allowed_sources(name):
     return sorted(set(line.split(" -s ")[1].split("/")[0] for line in out.splitlines() if "--dport 7946" in line))
 
 
-def _tcp_answers(address, port, timeout=3):
-    """Connect from this machine (the lab network's gateway) to a lab node."""
-    try:
-        socket.create_connection((address, port), timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def _node_connects(name, address, port):
     code = "import socket; socket.create_connection((%r, %d), 3).close()" % (address, port)
     return node(name).run("python3 -c %s" % json.dumps(code)).rc == 0
@@ -113,13 +103,13 @@ def test_swarm_ports_refuse_this_machine_while_ssh_stays_open(groups, swarm_node
     # From a node (eth1, an allowed source) the manager's control port answers ...
     assert _node_connects(groups["swarm_workers"][-1], manager_eth1, 2377)
     # ... from this machine (the gateway, not a cluster node) it does not, on either NIC.
-    assert not _tcp_answers(manager_eth0, 2377)
-    assert not _tcp_answers(manager_eth1, 2377)
+    assert not answers_here(manager_eth0, 2377)
+    assert not answers_here(manager_eth1, 2377)
     for name in swarm_nodes:
         eth0, _eth1 = _addresses(name)
         assert 22 in read_nodes[name]["ssh"]["listen_ports"], name
-        assert _tcp_answers(eth0, 22), "%s (%s): sshd must stay reachable" % (name, _backend(name))
-        assert not _tcp_answers(eth0, 7946), "%s (%s): 7946 open to a non-node" % (name, _backend(name))
+        assert answers_here(eth0, 22), "%s (%s): sshd must stay reachable" % (name, _backend(name))
+        assert not answers_here(eth0, 7946), "%s (%s): 7946 open to a non-node" % (name, _backend(name))
 
 
 def _run_with_inventory(inventory, playbook, *args):

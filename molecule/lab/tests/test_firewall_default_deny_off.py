@@ -10,8 +10,8 @@ from this machine, which is no cluster node: it reaches a swarm port only while
 default deny is off. The lab's own state (ufw's default deny, firewalld's
 default target, default deny on through the role) is restored at the end."""
 
-from conftest import node, recap_changed, run_playbook
-from test_firewall_backends import FIREWALL_PLAYBOOK, _addresses, _backend, _facts, _firewall_state, _tcp_answers
+from conftest import answers_here, node, recap_changed, run_playbook
+from test_firewall_backends import FIREWALL_PLAYBOOK, _addresses, _backend, _facts, _firewall_state
 
 # A swarm port each node listens on, on every interface: reached from this machine only when not denied.
 PROBE_PORT = {"ufw": 2377, "firewalld": 7946}
@@ -24,7 +24,7 @@ def _pick(swarm_nodes, backend):
 
 def _open_to_this_machine(name):
     # A node on this machine's own bridge answers within a second or drops.
-    return _tcp_answers(_addresses(name)[0], PROBE_PORT[_backend(name)], timeout=1)
+    return answers_here(_addresses(name)[0], PROBE_PORT[_backend(name)], timeout=1)
 
 
 def _role_state(state):

@@ -10,7 +10,6 @@ gives every run the scenario's SWARMNET_LAB_EXTRA_VARS (default deny, published 
 
 import os
 import shlex
-import socket
 import sys
 
 import pytest
@@ -19,7 +18,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
 # pylint: disable-next=wrong-import-position,unused-import
 from swarmlab import (  # noqa: E402,F401
-    REPO, docker_json, node, node_list, recap_changed, run_module, run_playbook, wait_for,
+    REPO, answers_here, docker_json, node, node_list, recap_changed, run_module, run_playbook, wait_for,
 )
 
 
@@ -110,15 +109,6 @@ def inventory_hosts(inventory):
     for group in ("swarm_managers", "swarm_workers"):
         found.update(hosts_of(inventory, group))
     return found
-
-
-def answers_here(address, port, timeout=3):
-    """Whether address:port accepts a TCP connection from this machine."""
-    try:
-        socket.create_connection((address, port), timeout).close()
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
