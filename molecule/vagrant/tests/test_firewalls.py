@@ -50,6 +50,8 @@ def test_default_deny_drops_other_ports_while_ssh_stays_open(inventory_hosts, la
     for wanted in lab_nodes:
         vm, hostvars = node(wanted["name"]), inventory_hosts[wanted["name"]]
         eth0 = hostvars["ansible_host"]
+        # The key's variable: vagrant_lab.py's inventory, else Molecule's (the Vagrant driver's).
+        key = hostvars.get("ansible_ssh_private_key_file") or hostvars["ansible_private_key_file"]
         # A listener on every address of the VM, for 60 s: the VM itself reaches it ...
         vm.check_output("nohup timeout 60 python3 -m http.server %d >/dev/null 2>&1 &" % LISTENER_PORT)
         probe = "python3 -c 'import socket; socket.create_connection((\"%s\", %d), 3)'" % (eth0, LISTENER_PORT)
@@ -57,7 +59,7 @@ def test_default_deny_drops_other_ports_while_ssh_stays_open(inventory_hosts, la
         # ... this machine does not, while a new SSH login (no shared connection) works.
         assert not answers_here(eth0, LISTENER_PORT), "%s: %d open to this machine" % (wanted["name"], LISTENER_PORT)
         login = subprocess.run(
-            ["ssh", "-i", hostvars["ansible_ssh_private_key_file"], "-p", str(hostvars["ansible_port"]),
+            ["ssh", "-i", key, "-p", str(hostvars["ansible_port"]),
              "-o", "ControlPath=none", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
              "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
              "%s@%s" % (hostvars["ansible_user"], eth0), "true"],
