@@ -50,7 +50,7 @@ if [ "$force" = 1 ] || [ ! -s "$box_file" ]; then
         # the swarm node: engine, SDK, and what the firewall role and the checks use
         docker.io containerd runc python3-docker iptables curl ca-certificates procps less
         # the three firewall backends (installed, only iptables in charge until one is switched on:
-        # vagrant_lab.py --firewall), firewalld's Python bindings (ansible.posix.firewalld) and
+        # molecule/vagrant/prepare.yml), firewalld's Python bindings (ansible.posix.firewalld) and
         # its polkit's logind; tcpdump and conntrack for the verify (captures on eth1, ESP flows)
         nftables ufw firewalld python3-firewall libpam-systemd tcpdump conntrack
     )
@@ -98,7 +98,7 @@ EOF
     chmod 440 "$root/etc/sudoers.d/vagrant"
 
     # Installed, not switched on: a VM runs plain iptables, as a host without ufw/firewalld;
-    # vagrant_lab.py --firewall NODE=ufw|firewalld switches one on. firewalld's package
+    # molecule/vagrant/prepare.yml switches one on (SWARMNET_VAGRANT_FIREWALLS). firewalld's package
     # enables its unit; ufw ships with ENABLED=no.
     rm -f "$root/etc/systemd/system/multi-user.target.wants/firewalld.service" \
         "$root/etc/systemd/system/dbus-org.fedoraproject.FirewallD1.service"

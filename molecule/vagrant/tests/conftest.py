@@ -33,9 +33,12 @@ def pytest_configure(config):
 
 
 LAB_NAME = os.environ.get("SWARMNET_VAGRANT_NAME", "swarmnet")
+# Molecule's inventory of the VMs (the Vagrant driver's: SSH address, port, user and key per VM).
 INVENTORY = os.environ.get(
-    "SWARMNET_INVENTORY", os.path.join(REPO, "lab", ".state", "vagrant", LAB_NAME, "inventory.yml"))
-# The first three octets of the private network; the Vagrantfile gives <net>.11, .12, ... in inventory order.
+    "SWARMNET_INVENTORY",
+    os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory", "ansible_inventory.yml"))
+# The first three octets of the private network; the platforms (molecule.yml) give <net>.11, .12, ... in
+# inventory order.
 PRIVATE_NET = os.environ.get("SWARMNET_VAGRANT_NET", "192.168.56")
 
 # An HTTP server image without a registry: each VM's own python3, imported (built on demand).

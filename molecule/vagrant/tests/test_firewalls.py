@@ -1,6 +1,6 @@
 """The VMs as real hosts behind a firewall: each runs the backend switched on in it
-(vagrant_lab.py --firewall: ufw on one, firewalld on another, plain iptables on the
-third), the firewall role found it by itself, and with firewall_default_deny inbound
+(molecule/vagrant/prepare.yml from SWARMNET_VAGRANT_FIREWALLS: ufw on one, firewalld on another, plain
+iptables on the third), the firewall role found it by itself, and with firewall_default_deny inbound
 traffic is dropped but for SSH and the swarm, which stay open."""
 
 import json
@@ -14,7 +14,7 @@ LISTENER_PORT = 9998   # not a swarm port: default deny must drop it from this m
 
 
 def expected_backend(name, lab_name):
-    """What vagrant_lab.py switched on in this VM (SWARMNET_VAGRANT_FIREWALLS), else iptables."""
+    """What prepare.yml switched on in this VM (SWARMNET_VAGRANT_FIREWALLS), else iptables."""
     chosen = dict(v.split("=", 1) for v in os.environ.get("SWARMNET_VAGRANT_FIREWALLS", "").split())
     return chosen.get(name[len(lab_name) + 1:], "iptables")
 
@@ -50,8 +50,7 @@ def test_default_deny_drops_other_ports_while_ssh_stays_open(inventory_hosts, la
     for wanted in lab_nodes:
         vm, hostvars = node(wanted["name"]), inventory_hosts[wanted["name"]]
         eth0 = hostvars["ansible_host"]
-        # The key's variable: vagrant_lab.py's inventory, else Molecule's (the Vagrant driver's).
-        key = hostvars.get("ansible_ssh_private_key_file") or hostvars["ansible_private_key_file"]
+        key = hostvars["ansible_private_key_file"]   # Molecule's inventory: the key Vagrant made for this VM
         # A listener on every address of the VM, for 60 s: the VM itself reaches it ...
         vm.check_output("nohup timeout 60 python3 -m http.server %d >/dev/null 2>&1 &" % LISTENER_PORT)
         probe = "python3 -c 'import socket; socket.create_connection((\"%s\", %d), 3)'" % (eth0, LISTENER_PORT)

@@ -17,7 +17,7 @@ def test_every_node_is_ready_with_its_inventoried_role(host, lab_nodes):
 
 
 def test_nodes_advertise_their_private_address(host, lab_nodes):
-    """swarm_advertise_addr: eth1 is the private network's NIC, with the Vagrantfile's fixed
+    """swarm_advertise_addr: eth1 is the private network's NIC, with the platforms' fixed
     address, found on the VM (the inventory gives no address)."""
     for index, wanted in enumerate(lab_nodes):
         assert wanted["address"] == "%s.%d" % (PRIVATE_NET, 11 + index), wanted
