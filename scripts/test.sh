@@ -12,9 +12,9 @@
 #      autolock, CA rotation); when 5 runs too, the two run side by side (they share
 #      nothing), day2's output printed when it ends
 #   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
-#      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls (about 28 minutes;
-#      the first time, installing libvirt/vagrant and building the box takes about
-#      15 more, which run in the background while stages 1-6 run)
+#      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls. Installing
+#      libvirt/Vagrant and building the box (the first time), then booting and preparing the VMs
+#      (molecule create) run in the background while stages 1-6 run; the stage goes on from converge
 #   (stages not run by default: vagrant_full, 7 with the checks marked vagrant_full too, the runbooks
 #   in VIP mode, the rolling reboot and the ESP cut, about 30 minutes more; vagrant_smoke, the one-VM
 #   variant of 7)
@@ -34,28 +34,60 @@ passed=0
 
 stage() { printf '\n=== test.sh: %s ===\n' "$*"; }
 
-# The VM stages need libvirt, Vagrant and the offline box. On a fresh machine that
-# is package installs and a debootstrap (mostly waiting on I/O), so it runs in the
-# background while the other stages run; both scripts are no-ops once done.
+# The VM stages need libvirt, Vagrant, the offline box and booted VMs. On a fresh machine that is package
+# installs, a debootstrap and three VM boots under TCG (10-15 minutes, one core at a time, much of it waiting on
+# I/O), so it runs in the background while the other stages run: the VM stage then starts at converge. Every
+# step is a no-op once done (the scenario's VMs are destroyed first, as `molecule test` does).
 vm_prep_pid=""
 vm_prep_log="$(mktemp /tmp/swarmnet-vm-prep.XXXXXX)"
+vm_scenario=""  # the Molecule scenario whose VMs boot in the background
+vm_booted=""    # ... once they are up and prepared
 start_vm_prep() {
     case " ${stages[*]} " in
         " vagrant "* | " vagrant_full "* | " vagrant_smoke "*) return 0 ;; # first stage: nothing to overlap with
-        *" vagrant "* | *" vagrant_full "* | *" vagrant_smoke "*) ;;
+        *" vagrant "* | *" vagrant_full "*) vm_scenario=vagrant ;;
+        *" vagrant_smoke "*) vm_scenario=vagrant-smoke ;;
         *) return 0 ;;
     esac
-    (bash lab/vagrant/setup-host.sh && bash lab/vagrant/build-box.sh) >"$vm_prep_log" 2>&1 &
+    (bash lab/vagrant/setup-host.sh && bash lab/vagrant/build-box.sh &&
+        molecule destroy -s "$vm_scenario" && molecule create -s "$vm_scenario") >"$vm_prep_log" 2>&1 &
     vm_prep_pid=$!
 }
 wait_vm_prep() {
     [ -n "$vm_prep_pid" ] || return 0
-    if ! wait "$vm_prep_pid"; then
-        cat "$vm_prep_log"
-        printf 'test.sh: preparing the VM host failed (setup-host.sh / build-box.sh, output above)\n'
+    local rc=0
+    wait "$vm_prep_pid" || rc=$?
+    vm_prep_pid=""
+    printf '
+(the VM host set-up and molecule create -s %s ran in the background; their output:)
+' "$vm_scenario"
+    cat "$vm_prep_log"
+    if ((rc)); then
+        printf 'test.sh: preparing the VMs failed (setup-host.sh, build-box.sh or molecule create, output above)
+'
+        molecule destroy -s "$vm_scenario" || true
         return 1
     fi
-    vm_prep_pid=""
+    vm_booted="$vm_scenario"
+}
+
+# A VM scenario's test sequence. When its VMs were booted and prepared in the background, the sequence goes on
+# from there: converge, idempotence, verify, and destroy whatever happened (as `molecule test` does).
+molecule_vm_test() {
+    local scenario="$1" rc=0 step
+    wait_vm_prep
+    if [ "$vm_booted" != "$scenario" ]; then
+        molecule test -s "$scenario"
+        return
+    fi
+    for step in converge idempotence verify; do
+        molecule "$step" -s "$scenario" || {
+            rc=$?
+            break
+        }
+    done
+    molecule destroy -s "$scenario" || rc=$((rc ? rc : 1))
+    return "$rc"
 }
 
 # A copy of the tracked (and new, not ignored) files: what a fresh clone has.
@@ -163,23 +195,20 @@ run_molecule_beside_day2() {
 }
 
 run_vagrant() {
-    wait_vm_prep
     stage "molecule test -s vagrant (3 VMs, their own kernel)"
-    molecule test -s vagrant
+    molecule_vm_test vagrant
 }
 
 # The same scenario with every check, also the ones marked vagrant_full (molecule/vagrant/tests/conftest.py):
 # about 30 minutes more under TCG than the vagrant stage, too long for CI's hour beside the other stages.
 run_vagrant_full() {
-    wait_vm_prep
     stage "molecule test -s vagrant, every check (3 VMs: also the runbooks in VIP mode and the rolling reboot)"
-    SWARMNET_VAGRANT_CHECKS="" molecule test -s vagrant
+    SWARMNET_VAGRANT_CHECKS="" molecule_vm_test vagrant
 }
 
 run_vagrant_smoke() {
-    wait_vm_prep
     stage "molecule test -s vagrant-smoke (1 VM)"
-    molecule test -s vagrant-smoke
+    molecule_vm_test vagrant-smoke
 }
 
 start_vm_prep
