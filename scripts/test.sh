@@ -13,8 +13,9 @@
 #      nothing), day2's output printed when it ends
 #   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
 #      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls. Installing
-#      libvirt/Vagrant and building the box (the first time), then booting and preparing the VMs
-#      (molecule create) run in the background while stages 1-6 run; the stage goes on from converge
+#      libvirt/Vagrant, the checks of the VM host's scripts (tests/vm_host, real libvirt), building the
+#      box (the first time), then booting and preparing the VMs (molecule create) run in the background
+#      while stages 1-6 run; the stage goes on from converge
 #   (stages not run by default: vagrant_full, 7 with the checks marked vagrant_full too, the runbooks
 #   in VIP mode, the rolling reboot and the ESP cut, about 30 minutes more; vagrant_smoke, the one-VM
 #   variant of 7)
@@ -38,6 +39,10 @@ stage() { printf '\n=== test.sh: %s ===\n' "$*"; }
 # installs, a debootstrap and three VM boots under TCG (10-15 minutes, one core at a time, much of it waiting on
 # I/O), so it runs in the background while the other stages run: the VM stage then starts at converge. Every
 # step is a no-op once done (the scenario's VMs are destroyed first, as `molecule test` does).
+# libvirt and Vagrant on this machine, and the checks of the scripts that run there (real libvirt).
+check_vm_host() {
+    bash lab/vagrant/setup-host.sh && pytest -q -p no:cacheprovider tests/vm_host
+}
 vm_prep_pid=""
 vm_prep_log="$(mktemp /tmp/swarmnet-vm-prep.XXXXXX)"
 vm_scenario=""  # the Molecule scenario whose VMs boot in the background
@@ -49,7 +54,7 @@ start_vm_prep() {
         *" vagrant_smoke "*) vm_scenario=vagrant-smoke ;;
         *) return 0 ;;
     esac
-    (bash lab/vagrant/setup-host.sh && bash lab/vagrant/build-box.sh &&
+    (check_vm_host && bash lab/vagrant/build-box.sh &&
         molecule destroy -s "$vm_scenario" && molecule create -s "$vm_scenario") >"$vm_prep_log" 2>&1 &
     vm_prep_pid=$!
 }
@@ -63,7 +68,7 @@ wait_vm_prep() {
 ' "$vm_scenario"
     cat "$vm_prep_log"
     if ((rc)); then
-        printf 'test.sh: preparing the VMs failed (setup-host.sh, build-box.sh or molecule create, output above)
+        printf 'test.sh: preparing the VMs failed (setup-host.sh, tests/vm_host, build-box.sh or molecule create, output above)
 '
         molecule destroy -s "$vm_scenario" || true
         return 1
@@ -77,6 +82,7 @@ molecule_vm_test() {
     local scenario="$1" rc=0 step
     wait_vm_prep
     if [ "$vm_booted" != "$scenario" ]; then
+        check_vm_host
         molecule test -s "$scenario"
         return
     fi
