@@ -1,19 +1,22 @@
 """The runbook's service checks, including what node containers cannot show:
 requests to a VIP are spread over replicas on several nodes, and a published
 port answers on every node's address through the ingress routing mesh, spread
-over the replicas. Also: discovery by name on a custom overlay, attachable versus
-not, and dnsrr answering the task addresses instead of a VIP.
+over the replicas, to the sources firewall_published_sources allows and to no
+other. Also: discovery by name on a custom overlay, attachable versus not, and
+dnsrr answering the task addresses instead of a VIP.
 
 A module-scoped fixture deploys the services (on an image made from each VM's
 own python3: no registry) and removes them afterwards.
 """
 
 import json
+import re
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import BUILD_PY_IMAGE, CLIENT, PY_IMAGE, SERVER, docker_json, node, quote, run_module, run_playbook, wait_for
+from conftest import (BUILD_PY_IMAGE, CLIENT, PY_IMAGE, SERVER, answers_here, docker_json, node, quote, run_module,
+                      run_playbook, wait_for)
 
 NETWORK = "swarmnet-verify"
 CLOSED = "swarmnet-verify-closed"
@@ -146,6 +149,40 @@ def test_published_port_answers_on_every_node_address_through_the_routing_mesh(s
         assert not [a for a in answers if a.startswith("error")], (address, answers)
         assert len(responders) >= 2, "published port on %s always reached one replica: %s" % (address, answers)
     assert len(seen) == services["replicas"], seen
+
+
+def _connects_from(name, address):
+    code = "import socket; socket.create_connection((%r, %d), 3).close()" % (address, PORT)
+    return node(name).run("python3 -c %s" % json.dumps(code)).rc == 0
+
+
+def _dropped(name):
+    """Packets counted by the published-ports chain's DROP rule on a VM."""
+    out = node(name).check_output("iptables -L SWARMNET-PUBLISHED -v -n -x")
+    counts = [int(line.split()[0]) for line in out.splitlines() if "published-port-source-not-allowed" in line]
+    assert counts, out
+    return counts[0]
+
+
+def test_published_port_answers_allowed_sources_only(services, inventory_hosts, lab_nodes):
+    """The scenario allows the VMs' private network (firewall_published_sources in molecule.yml): the published
+    port answers another VM on eth1, on every VM (and this machine's private address, the check above), and not
+    this machine on the VMs' management addresses (eth0, outside the allowed network): the role's DOCKER-USER chain
+    drops it, and its counter shows the drops."""
+    client = lab_nodes[-1]["name"]
+    for wanted in lab_nodes:
+        eth0 = inventory_hosts[wanted["name"]]["ansible_host"]
+        before = _dropped(wanted["name"])
+        assert wait_for(lambda: _connects_from(client, wanted["address"]), timeout=120, interval=3), \
+            "allowed %s got no answer from %s:%d" % (client, wanted["address"], PORT)
+        assert not answers_here(eth0, PORT), "%s:%d answered this machine" % (eth0, PORT)
+        after = _dropped(wanted["name"])
+        print("%s: %s:%d answers %s; %s:%d (eth0) refuses this machine, drops counted %d -> %d"
+              % (wanted["name"], wanted["address"], PORT, client, eth0, PORT, before, after))
+        assert after > before, wanted["name"]
+    rules = node(lab_nodes[0]["name"]).check_output("iptables -S SWARMNET-PUBLISHED")
+    print(rules)
+    assert re.search(r"-s \S+ -j RETURN", rules), rules
 
 
 def test_service_endpoint_probe_sees_the_vip_spread(host, services, lab_nodes):
