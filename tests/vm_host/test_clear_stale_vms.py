@@ -44,11 +44,27 @@ def volume_exists(name):
     return virsh("vol-info", "--pool", "default", name + ".img", check=False).returncode == 0
 
 
+PREFIX = "swarmnet-stalecheck-"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_leftovers():
+    """Remove what a killed earlier run of these tests left (its teardown never ran)."""
+    for name in virsh("list", "--all", "--name").stdout.split():
+        if name.startswith(PREFIX):
+            virsh("destroy", name, check=False)
+            virsh("undefine", name, "--remove-all-storage", check=False)
+    for line in virsh("vol-list", "--pool", "default").stdout.splitlines():
+        volume = line.split()[0] if line.split() else ""
+        if volume.startswith(PREFIX):
+            virsh("vol-delete", "--pool", "default", volume, check=False)
+
+
 @pytest.fixture
 def names(tmp_path):
     """Three fresh names; whatever the test left of them is removed afterwards."""
     tag = uuid.uuid4().hex[:8]
-    made = ["swarmnet-stalecheck-%s-%d" % (tag, i) for i in range(1, 4)]
+    made = ["%s%s-%d" % (PREFIX, tag, i) for i in range(1, 4)]
     yield made
     for name in made:
         virsh("destroy", name, check=False)
