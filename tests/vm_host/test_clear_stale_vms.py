@@ -100,7 +100,7 @@ def clear(ephemeral, *names):
     env.pop("MOLECULE_EPHEMERAL_DIRECTORY", None)
     if ephemeral is not None:
         env["MOLECULE_EPHEMERAL_DIRECTORY"] = ephemeral
-    return subprocess.run(["bash", SCRIPT] + list(names), env=env, stdout=subprocess.PIPE,
+    return subprocess.run(["bash", SCRIPT] + list(names), env=env, check=False, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
 
 
