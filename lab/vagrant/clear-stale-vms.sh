@@ -32,7 +32,8 @@ for name in "$@"; do
     if uuid="$(virsh domuuid "$name" 2>/dev/null)"; then
         uuid="$(tr -d '[:space:]' <<<"$uuid")"
         [[ "$known" == *" $uuid "* ]] && continue
-        state="$(virsh domstate "$name" 2>/dev/null | head -n1)"
+        state="$(virsh domstate "$name")"
+        state="${state%%$'\n'*}" # its first line (no pipe to head: virsh would die of SIGPIPE under pipefail)
         if [ "$state" != "shut off" ]; then
             say "$name is $state and this scenario did not create it (not in $state_dir): it is another run's VM." \
                 "Destroy it where it was created (molecule destroy), or by hand:" \
