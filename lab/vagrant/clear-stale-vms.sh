@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Free this scenario's VM names in libvirt before Molecule creates the VMs.
-#   clear-stale-vms.sh NAME...    (from a scenario's dependency step: MOLECULE_EPHEMERAL_DIRECTORY is set)
+#   clear-stale-vms.sh EPHEMERAL_DIR NAME...
+# from a scenario's dependency step, with ${MOLECULE_EPHEMERAL_DIRECTORY} as EPHEMERAL_DIR (molecule.yml
+# interpolates it; Molecule does not export it to a shell dependency) and the platforms' names.
 # A libvirt domain that carries one of NAME but is not in this scenario's Vagrant state
-# ($MOLECULE_EPHEMERAL_DIRECTORY/.vagrant/machines/*/libvirt/id) was left by a run that was killed or
+# (EPHEMERAL_DIR/.vagrant/machines/*/libvirt/id) was left by a run that was killed or
 # whose state was reset, or came with a machine restored from a disk snapshot. vagrant-libvirt will not
 # create a VM whose name is taken ("Name `swarmnet-manager1` of domain about to create is already taken"),
 # nor one whose disk is left over ("Volume for domain is already created").
@@ -15,11 +17,13 @@ set -euo pipefail
 
 say() { printf 'clear-stale-vms: %s\n' "$*" >&2; }
 virsh() { command virsh -c qemu:///system "$@"; }
-(($#)) || {
-    say "usage: clear-stale-vms.sh NAME... (the scenario's platform names)"
+if (($# < 2)) || [ ! -d "$1" ]; then
+    say "usage: clear-stale-vms.sh EPHEMERAL_DIR NAME... (the scenario's \${MOLECULE_EPHEMERAL_DIRECTORY}, an" \
+        "existing directory, then its platform names)"
     exit 2
-}
-state_dir="${MOLECULE_EPHEMERAL_DIRECTORY:?is not set: run this from a Molecule scenario (its dependency step)}/.vagrant/machines"
+fi
+state_dir="$1/.vagrant/machines"
+shift
 
 # The UUIDs of the domains this scenario created (vagrant-libvirt writes each machine's id without a newline).
 known=" "
