@@ -35,14 +35,15 @@ passed=0
 
 stage() { printf '\n=== test.sh: %s ===\n' "$*"; }
 
-# The VM stages need libvirt, Vagrant, the offline box and booted VMs. On a fresh machine that is package
-# installs, a debootstrap and three VM boots under TCG (10-15 minutes, one core at a time, much of it waiting on
-# I/O), so it runs in the background while the other stages run: the VM stage then starts at converge. Every
-# step is a no-op once done (the scenario's VMs are destroyed first, as `molecule test` does).
 # libvirt and Vagrant on this machine, and the checks of the scripts that run there (real libvirt).
 check_vm_host() {
     bash lab/vagrant/setup-host.sh && pytest -q -p no:cacheprovider tests/vm_host
 }
+
+# The VM stages need libvirt, Vagrant, the offline box and booted VMs. On a fresh machine that is package
+# installs, a debootstrap and three VM boots under TCG (10-15 minutes, one core at a time, much of it waiting on
+# I/O), so it runs in the background while the other stages run: the VM stage then starts at converge. Every
+# step is a no-op once done (the scenario's VMs are destroyed first, as `molecule test` does).
 vm_prep_pid=""
 vm_prep_log="$(mktemp /tmp/swarmnet-vm-prep.XXXXXX)"
 vm_scenario=""  # the Molecule scenario whose VMs boot in the background
