@@ -47,17 +47,23 @@ def volume_exists(name):
 PREFIX = "swarmnet-stalecheck-"
 
 
+def remove(name):
+    """Whatever there is of the test domain NAME: the running VM, its definition, its disk."""
+    virsh("destroy", name, check=False)
+    virsh("undefine", name, "--remove-all-storage", check=False)
+    virsh("vol-delete", "--pool", "default", name + ".img", check=False)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def no_leftovers():
     """Remove what a killed earlier run of these tests left (its teardown never ran)."""
     for name in virsh("list", "--all", "--name").stdout.split():
         if name.startswith(PREFIX):
-            virsh("destroy", name, check=False)
-            virsh("undefine", name, "--remove-all-storage", check=False)
+            remove(name)
     for line in virsh("vol-list", "--pool", "default").stdout.splitlines():
         volume = line.split()[0] if line.split() else ""
-        if volume.startswith(PREFIX):
-            virsh("vol-delete", "--pool", "default", volume, check=False)
+        if volume.startswith(PREFIX) and volume.endswith(".img"):
+            remove(volume[:-len(".img")])
 
 
 @pytest.fixture
@@ -67,9 +73,7 @@ def names(tmp_path):
     made = ["%s%s-%d" % (PREFIX, tag, i) for i in range(1, 4)]
     yield made
     for name in made:
-        virsh("destroy", name, check=False)
-        virsh("undefine", name, "--remove-all-storage", check=False)
-        virsh("vol-delete", "--pool", "default", name + ".img", check=False)
+        remove(name)
 
 
 def define(tmp_path, name, with_disk=True):
