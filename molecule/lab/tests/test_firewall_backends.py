@@ -5,6 +5,7 @@ default deny. The swarm runs on the nodes' second NIC (eth1); the default route
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -172,3 +173,27 @@ def test_bad_input_fails_for_the_host_naming_the_field_and_changes_nothing(group
         assert text in flat, (text, out[-3000:])
     assert "changed=0" in out
     assert _firewall_state(name) == before
+
+
+def test_a_bad_node_address_fails_its_host_only_and_is_no_source_for_the_others(tmp_path, groups, swarm_nodes):
+    # Used to reach the other hosts' rules: each of them failed with
+    # "iptables-restore ... host/network `node-2.example' not found".
+    bad = groups["swarm_workers"][-1]
+    with open(INVENTORY) as handle:
+        inventory = yaml.safe_load(handle)
+    inventory["all"]["children"]["swarm"]["children"]["swarm_workers"]["hosts"][bad] = dict(
+        inventory["all"]["children"]["swarm"]["children"]["swarm_workers"]["hosts"][bad] or {},
+        swarmnet_node_address="node-2.example")
+    with_bad = tmp_path / "inventory.yml"
+    with_bad.write_text(yaml.safe_dump(inventory))
+    before = {name: _firewall_state(name) for name in swarm_nodes}
+    rc, out = _run_with_inventory(str(with_bad), FIREWALL_PLAYBOOK)
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())  # the result callback wraps long messages
+    assert 'swarmnet_node_address: "node-2.example" is not an IPv4 address' in flat, out[-3000:]
+    recap = dict(re.findall(r"^(\S+)\s+: (ok=.*)$", out, re.M))
+    for name in swarm_nodes:
+        assert ("failed=1" if name == bad else "failed=0") in recap[name], (name, recap)
+        assert "changed=0" in recap[name], (name, recap)
+        assert _firewall_state(name) == before[name], name
+    assert "node-2.example" not in flat.replace('"node-2.example" is not', ""), out[-3000:]
