@@ -11,6 +11,7 @@ Two steps of the role, each one filter call (plugins/filter/firewall_rules.py):
 role variables it replaces cost the controller about a second per step at 24 nodes.)
 """
 
+import json
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import (
@@ -31,17 +32,6 @@ def is_ipv4_address(value):
     return is_ipv4_source(value) and "/" not in value
 
 
-def _json(value):
-    """A value as the messages quote it (JSON-like: strings in double quotes)."""
-    if isinstance(value, str):
-        return '"%s"' % value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return str(value)
-
-
 def _is_port(value):
     return PORT_RE.match(str(value)) is not None and 0 < int(str(value)) < 65536
 
@@ -59,12 +49,12 @@ def input_errors(settings):
             else:
                 fix = "Fix or remove it."
             errors.append("firewall_%s: %s is not an IPv4 address or CIDR (e.g. 192.0.2.10 or 192.0.2.0/24). %s"
-                          % (name, _json(value), fix))
+                          % (name, json.dumps(value), fix))
     ports = [("firewall_ssh_ports", port) for port in settings.get("ssh_ports") or []]
     ports.append(("firewall_ssh_port (default: ansible_port)", settings.get("ssh_port", 22)))
     for name, port in ports:
         if not _is_port(port):
-            errors.append("%s: %s is not a TCP port (1-65535)." % (name, _json(port)))
+            errors.append("%s: %s is not a TCP port (1-65535)." % (name, json.dumps(port)))
     override = settings.get("node_address") or ""
     if override and not is_ipv4_address(override):
         if ":" in str(override):
@@ -73,7 +63,7 @@ def input_errors(settings):
         else:
             fix = ("Give the IPv4 address the other nodes see this node from, or remove it to let the role resolve "
                    "swarm_advertise_addr.")
-        errors.append("swarmnet_node_address: %s is not an IPv4 address. %s" % (_json(override), fix))
+        errors.append("swarmnet_node_address: %s is not an IPv4 address. %s" % (json.dumps(override), fix))
     return errors
 
 
