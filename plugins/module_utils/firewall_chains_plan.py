@@ -4,8 +4,7 @@
 
 It compares what a node keeps for its next boot (as node_facts reads it) with what is wanted,
 and shapes the diff that check and diff mode show. It also writes the firewall role's chains as rule
-lines and the file they are kept in for the next boot (the filters iptables_swarm_chain,
-iptables_published_chain and iptables_boot_file in plugins/filter/firewall_rules.py).
+lines and the file they are kept in for the next boot (used by firewall_role_plan.py, the role's plan).
 """
 
 

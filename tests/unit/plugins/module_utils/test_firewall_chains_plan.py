@@ -2,7 +2,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """firewall_chains: which writes a node needs, from what node_facts read of its boot files."""
 
-from ansible_collections.swarmnet.overlay.plugins.filter.firewall_rules import FilterModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.firewall_chains_plan import (
     BOOT_RULES_HEADER, boot_rules_file, chains_to_create, plan_diff, plan_writes, published_chain_rules, swarm_chain_rules)
 
@@ -114,14 +113,6 @@ def test_published_chain_returns_replies_bridges_and_allowed_sources_then_drops_
         "-A P -s 198.51.100.7/32 -j RETURN",
         "-A P -m conntrack --ctstate DNAT -m comment --comment published-port-source-not-allowed -j DROP",
     ]
-
-
-def test_the_filters_hand_their_arguments_to_the_pure_functions():
-    filters = FilterModule().filters()
-    assert filters["iptables_swarm_chain"]("C", ["10.0.0.11"], [GOSSIP], None, True) == swarm_chain_rules(
-        "C", ["10.0.0.11"], [GOSSIP], [], True)
-    assert filters["iptables_published_chain"]("P", []) == published_chain_rules("P", [])
-    assert filters["iptables_boot_file"]([], "S", [], "P", True) == boot_rules_file([], "S", [], "P", True)
 
 
 # As a lab node keeps it (written by the role's template before the filter replaced it).
