@@ -14,8 +14,8 @@
 #   7. Molecule scenario "vagrant": three VMs with their own kernel (libvirt, TCG
 #      where KVM cannot boot them): VIP spread, routing mesh, ESP, the three firewalls. Installing
 #      libvirt/Vagrant, the checks of the VM host's scripts (tests/vm_host, real libvirt), building the
-#      box (the first time), then booting and preparing the VMs (molecule create) run in the background
-#      while stages 1-6 run; the stage goes on from converge
+#      box (the first time), then booting and preparing the VMs, converge and idempotence (molecule create,
+#      converge, idempotence) run in the background while stages 1-6 run; the stage goes on from verify
 #   (stages not run by default: vagrant_full, 7 with the checks marked vagrant_full too, the runbooks
 #   in VIP mode, the rolling reboot and the ESP cut, about 30 minutes more; vagrant_smoke, the one-VM
 #   variant of 7)
@@ -42,12 +42,15 @@ check_vm_host() {
 
 # The VM stages need libvirt, Vagrant, the offline box and booted VMs. On a fresh machine that is package
 # installs, a debootstrap and three VM boots under TCG (10-15 minutes, one core at a time, much of it waiting on
-# I/O), so it runs in the background while the other stages run: the VM stage then starts at converge. Every
-# step is a no-op once done (the scenario's VMs are destroyed first, as `molecule test` does).
+# I/O), then the scenario's converge and idempotence (about 10 minutes under TCG, mostly the VMs' own CPU). All of
+# it runs in the background while the other stages run: the VM stage then goes on from verify. Every step is a
+# no-op once done (the scenario's VMs are destroyed first, as `molecule test` does). When a stage fails or the
+# script is stopped, the background work is stopped and its VMs destroyed (cleanup_vms).
 vm_prep_pid=""
 vm_prep_log="$(mktemp /tmp/swarmnet-vm-prep.XXXXXX)"
-vm_scenario=""  # the Molecule scenario whose VMs boot in the background
-vm_booted=""    # ... once they are up and prepared
+vm_prep_steps=(create converge idempotence) # the scenario's steps run in the background, after destroy
+vm_scenario=""  # the Molecule scenario whose VMs are prepared in the background
+vm_ready=""     # ... once those steps passed
 start_vm_prep() {
     case " ${stages[*]} " in
         " vagrant "* | " vagrant_full "* | " vagrant_smoke "*) return 0 ;; # first stage: nothing to overlap with
@@ -55,45 +58,74 @@ start_vm_prep() {
         *" vagrant_smoke "*) vm_scenario=vagrant-smoke ;;
         *) return 0 ;;
     esac
-    (check_vm_host && bash lab/vagrant/build-box.sh &&
-        molecule destroy -s "$vm_scenario" && molecule create -s "$vm_scenario") >"$vm_prep_log" 2>&1 &
+    # Job control for this one job: it gets a process group of its own, which cleanup_vms can stop whole.
+    set -m
+    (
+        check_vm_host
+        bash lab/vagrant/build-box.sh
+        molecule destroy -s "$vm_scenario"
+        for step in "${vm_prep_steps[@]}"; do
+            printf '\n--- %s: molecule %s -s %s (in the background) ---\n' "$(date +%T)" "$step" "$vm_scenario"
+            molecule "$step" -s "$vm_scenario"
+        done
+        printf '\n--- %s: the background VM steps passed ---\n' "$(date +%T)"
+    ) </dev/null >"$vm_prep_log" 2>&1 &
     vm_prep_pid=$!
+    set +m
 }
 wait_vm_prep() {
     [ -n "$vm_prep_pid" ] || return 0
     local rc=0
     wait "$vm_prep_pid" || rc=$?
     vm_prep_pid=""
-    printf '
-(the VM host set-up and molecule create -s %s ran in the background; their output:)
-' "$vm_scenario"
+    printf '\n(the VM host set-up and molecule %s -s %s ran in the background; their output:)\n' \
+        "${vm_prep_steps[*]}" "$vm_scenario"
     cat "$vm_prep_log"
     if ((rc)); then
-        printf 'test.sh: preparing the VMs failed (setup-host.sh, tests/vm_host, build-box.sh or molecule create, output above)
-'
-        molecule destroy -s "$vm_scenario" || true
+        printf 'test.sh: preparing the VMs failed (setup-host.sh, tests/vm_host, build-box.sh or molecule %s, output above)\n' \
+            "${vm_prep_steps[*]}"
         return 1
     fi
-    vm_booted="$vm_scenario"
+    vm_ready="$vm_scenario"
 }
 
-# A VM scenario's test sequence. When its VMs were booted and prepared in the background, the sequence goes on
-# from there: converge, idempotence, verify, and destroy whatever happened (as `molecule test` does).
+# On exit, whatever happened: background VM work still running is stopped, and VMs the background booted are
+# destroyed unless the VM stage did so (a failed stage must not leave three VMs running on the machine).
+cleanup_vms() {
+    if [ -n "$vm_prep_pid" ]; then
+        kill -- -"$vm_prep_pid" 2>/dev/null || true
+        wait "$vm_prep_pid" 2>/dev/null || true
+        printf '\ntest.sh: stopped the background VM preparation; its output so far:\n'
+        cat "$vm_prep_log"
+    fi
+    if [ -n "$vm_scenario" ]; then
+        printf '\ntest.sh: destroying the VMs of scenario %s\n' "$vm_scenario"
+        molecule destroy -s "$vm_scenario" >/dev/null 2>&1 || true
+    fi
+    rm -f "$vm_prep_log"
+}
+trap cleanup_vms EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A VM scenario's test sequence. When its VMs were booted, prepared, converged and checked for idempotence in
+# the background, the sequence goes on from there: verify, and destroy whatever happened (as `molecule test`
+# does).
 molecule_vm_test() {
-    local scenario="$1" rc=0 step
-    wait_vm_prep
-    if [ "$vm_booted" != "$scenario" ]; then
+    local scenario="$1" rc=0
+    wait_vm_prep || {
+        molecule destroy -s "$vm_scenario" || true
+        vm_scenario=""
+        return 1
+    }
+    if [ "$vm_ready" != "$scenario" ]; then
         check_vm_host
         molecule test -s "$scenario"
         return
     fi
-    for step in converge idempotence verify; do
-        molecule "$step" -s "$scenario" || {
-            rc=$?
-            break
-        }
-    done
+    molecule verify -s "$scenario" || rc=$?
     molecule destroy -s "$scenario" || rc=$((rc ? rc : 1))
+    vm_scenario=""  # destroyed: nothing left for cleanup_vms
     return "$rc"
 }
 
@@ -221,14 +253,17 @@ run_vagrant_smoke() {
 start_vm_prep
 day2_done=""
 for s in "${stages[@]}"; do
+    started=$SECONDS
     if [ "$s" = molecule ] && [[ " ${stages[*]} " == *" day2 "* ]]; then
         run_molecule_beside_day2
         day2_done=1
         passed=$((passed + 2))
+        printf '\ntest.sh: stages molecule and day2 (side by side) took %d s (%s)\n' $((SECONDS - started)) "$(date +%T)"
         continue
     fi
     [ "$s" = day2 ] && [ -n "$day2_done" ] && continue
     "run_$s"
     passed=$((passed + 1))
+    printf '\ntest.sh: stage %s took %d s (%s)\n' "$s" $((SECONDS - started)) "$(date +%T)"
 done
-printf '\ntest.sh stages: %d passed, 0 failed\n' "$passed"
+printf '\ntest.sh stages: %d passed, 0 failed, in %d s\n' "$passed" "$SECONDS"

@@ -11,6 +11,7 @@ gives every run the scenario's SWARMNET_LAB_EXTRA_VARS (default deny, published 
 import os
 import shlex
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -41,17 +42,11 @@ INVENTORY = os.environ.get(
 # inventory order.
 PRIVATE_NET = os.environ.get("SWARMNET_VAGRANT_NET", "192.168.56")
 
-# An HTTP server image without a registry: each VM's own python3, imported (built on demand).
+# An HTTP server image without a registry: each VM's own python3, imported by ../build-python-image.sh (prepare.yml
+# runs it; the fixture python_image runs it again, a no-op where the image is there).
 PY_IMAGE = "swarmnet/python-base:local"
-BUILD_PY_IMAGE = r"""
-set -eu
-docker image inspect %(image)s >/dev/null 2>&1 && exit 0
-v="$(python3 -c 'import sys; print("%%d.%%d" %% sys.version_info[:2])')"
-multiarch="$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("MULTIARCH"))')"
-tar -C / --exclude=__pycache__ -cf - bin lib lib64 usr/lib64 "usr/bin/python$v" usr/bin/python3 \
-    "usr/lib/python$v" "usr/lib/$multiarch" etc/ssl/certs 2>/dev/null |
-    docker import --change 'CMD ["python3"]' - %(image)s >/dev/null
-""" % {"image": PY_IMAGE}
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build-python-image.sh")) as _script:
+    BUILD_PY_IMAGE = "bash -c %s build-python-image.sh %s" % (shlex.quote(_script.read()), PY_IMAGE)
 
 # The service: a tiny HTTP server answering its host name, which the service sets
 # to "<node>-<slot>" (Go templates in --hostname), so each answer names replica and node.
@@ -134,3 +129,13 @@ def groups(host):
 @pytest.fixture(scope="module")
 def swarm_nodes(lab_nodes):
     return [n["name"] for n in lab_nodes]
+
+
+@pytest.fixture(scope="session")
+def python_image(lab_nodes):
+    """PY_IMAGE on every VM (built side by side where prepare.yml has not)."""
+    with ThreadPoolExecutor(max_workers=len(lab_nodes)) as pool:
+        builds = list(pool.map(lambda n: node(n["name"]).run(BUILD_PY_IMAGE), lab_nodes))
+    for wanted, result in zip(lab_nodes, builds):
+        assert result.rc == 0, "building %s on %s: %s" % (PY_IMAGE, wanted["name"], result.stderr)
+    return PY_IMAGE

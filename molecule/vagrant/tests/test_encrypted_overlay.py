@@ -8,7 +8,7 @@ Needs a client and servers on different VMs: not in the one-VM smoke scenario.""
 import json
 
 import pytest
-from conftest import BUILD_PY_IMAGE, PY_IMAGE, SERVER, node, quote, run_playbook, wait_for
+from conftest import PY_IMAGE, SERVER, node, quote, run_playbook, wait_for
 
 NETWORK = "swarmnetSecret"
 SERVICE = "swarmnet-secret-web"
@@ -73,11 +73,9 @@ def victim_cut_off(host, victim):
 
 
 @pytest.fixture(scope="module")
-def workers_service(host, lab_nodes):
+def workers_service(host, lab_nodes, python_image):
     if len(lab_nodes) < 3:
         pytest.skip("needs a client VM and server tasks on two other VMs (scenario vagrant, not vagrant-smoke)")
-    for wanted in lab_nodes:
-        assert node(wanted["name"]).run(BUILD_PY_IMAGE).rc == 0, wanted["name"]
     encrypted = host.check_output("docker network inspect %s --format '{{json .Options}}'" % NETWORK)
     assert '"encrypted"' in encrypted, encrypted
     host.run("docker service rm %s %s" % (SERVICE, CLIENT))

@@ -6,6 +6,7 @@ traffic is dropped but for SSH and the swarm, which stay open."""
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import LAB_NAME, answers_here, node, run_module, wait_for
@@ -21,12 +22,14 @@ def expected_backend(name, lab_name):
 
 @pytest.fixture(scope="module")
 def facts(lab_nodes):
-    found = {}
-    for wanted in lab_nodes:
-        failed, result = run_module(wanted["name"], "swarmnet.overlay.node_facts", {"advertise_addr": "eth1"})
-        assert not failed, result.get("msg")
-        found[wanted["name"]] = result["node"]
-    return found
+    """Each VM's node_facts, read side by side (a module run takes half a minute under TCG)."""
+    names = [n["name"] for n in lab_nodes]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        runs = list(pool.map(lambda name: run_module(name, "swarmnet.overlay.node_facts", {"advertise_addr": "eth1"}),
+                             names))
+    for name, (failed, result) in zip(names, runs):
+        assert not failed, "%s: %s" % (name, result.get("msg"))
+    return {name: result["node"] for name, (dummy, result) in zip(names, runs)}
 
 
 def test_each_vm_uses_the_firewall_in_charge_with_default_deny(lab_nodes, facts):

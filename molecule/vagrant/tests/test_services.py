@@ -12,10 +12,9 @@ own python3: no registry) and removes them afterwards.
 import json
 import re
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import (BUILD_PY_IMAGE, CLIENT, PY_IMAGE, SERVER, answers_here, docker_json, node, quote, run_module,
+from conftest import (CLIENT, PY_IMAGE, SERVER, answers_here, docker_json, node, quote, run_module,
                       run_playbook, wait_for)
 
 NETWORK = "swarmnet-verify"
@@ -40,11 +39,7 @@ def _cleanup(host):
 
 
 @pytest.fixture(scope="module")
-def services(host, lab_nodes):
-    with ThreadPoolExecutor(max_workers=len(lab_nodes)) as pool:
-        builds = list(pool.map(lambda n: node(n["name"]).run(BUILD_PY_IMAGE), lab_nodes))
-    for wanted, result in zip(lab_nodes, builds):
-        assert result.rc == 0, "building %s on %s: %s" % (PY_IMAGE, wanted["name"], result.stderr)
+def services(host, lab_nodes, python_image):
     _cleanup(host)
     several = len(lab_nodes) > 1
     replicas = max(2, len(lab_nodes))

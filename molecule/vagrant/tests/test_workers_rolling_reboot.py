@@ -15,10 +15,9 @@ import json
 import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import BUILD_PY_IMAGE, PY_IMAGE, SERVER, node, node_list, quote, run_module, run_playbook, wait_for
+from conftest import PY_IMAGE, SERVER, node, node_list, quote, run_module, run_playbook, wait_for
 
 # About 11 minutes under TCG (two reboots): scripts/test.sh vagrant_full runs them, vagrant does not
 # (vagrant_roll selects them alone, see conftest.py).
@@ -83,14 +82,10 @@ def firewall_state(name):
 
 
 @pytest.fixture(scope="module")
-def rolled(host, groups, lab_nodes):
+def rolled(host, groups, lab_nodes, python_image):
     workers, manager = groups.get("swarm_workers", []), groups["swarm_managers"][0]
     if not workers:
         pytest.skip("needs workers to reboot beside the manager (scenario vagrant, not the one-VM vagrant-smoke)")
-    with ThreadPoolExecutor(max_workers=len(lab_nodes)) as pool:
-        builds = list(pool.map(lambda n: node(n["name"]).run(BUILD_PY_IMAGE), lab_nodes))
-    for wanted, result in zip(lab_nodes, builds):
-        assert result.rc == 0, "building %s on %s: %s" % (PY_IMAGE, wanted["name"], result.stderr)
     host.run("docker service rm %s" % SERVICE)
     host.check_output("python3 -c %s %s %s %s %d %s" % (quote(CREATE_SERVICE), SERVICE, PY_IMAGE, NETWORK, REPLICAS, quote(SERVER)))
     try:
