@@ -126,12 +126,17 @@ def test_bad_input_names_each_field_and_the_fix():
 
 
 def test_a_node_with_bad_input_or_no_address_gets_only_errors():
+    # Never done, even where the node is converged: the role ends a done node's part before its input check.
     plan = node_plan(converged(), CLUSTER, dict(SETTINGS, node_address="fd00::13"))
     assert plan["done"] is False and "IPv6 node addresses are not supported" in plan["errors"][0]
     plan = node_plan(reading(cluster=()), CLUSTER, SETTINGS)
+    assert plan["done"] is False
     assert "w1: no cluster address could be found" in plan["errors"][0] and "swarmnet_node_address" in plan["errors"][0]
     plan = node_plan(converged(), dict(CLUSTER, ipv6=["m1 fd00::11"]), SETTINGS)
+    assert plan["done"] is False
     assert plan["errors"][0].startswith("m1 fd00::11: IPv6 cluster addresses are not supported")
+    plan = node_plan(converged(), CLUSTER, dict(SETTINGS, extra_sources=["10.0.0.300"]))
+    assert plan["done"] is False and plan["work"] is False and "10.0.0.300" in plan["errors"][0]
 
 
 def hosts(**readings):
