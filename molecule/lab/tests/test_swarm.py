@@ -2,9 +2,14 @@
 swarm_join refuses bad input without touching the node."""
 
 import json
+import os
+import re
+import subprocess
 
 import pytest
-from conftest import docker_json, node, node_list, run_module, wait_for
+import yaml
+from conftest import INVENTORY, REPO, docker_json, node, node_list, run_module, wait_for
+from swarmlab import _ansible_env  # pylint: disable=import-error
 
 
 def test_every_node_is_ready_with_its_inventoried_role(host, groups, swarm_nodes):
@@ -118,3 +123,55 @@ def test_swarm_join_joins_once_then_changes_nothing_and_leaves(host, groups):
             host.run("docker node rm --force %s" % joined["node_id"])
     assert not failed and left["changed"] is True, left.get("msg")
     assert _state(spare) == "inactive"
+
+
+# The swarm role alone (it reads each node itself), as a runbook would import it, and after the engine role, as in
+# site.yml (which reads the node for it); without the firewall role, which would open the swarm ports to the hosts
+# of such an inventory.
+SWARM_PLAY = """
+- name: The swarm role
+  hosts: swarm
+  gather_facts: false
+  roles: %s
+"""
+ROLES = {"alone": ["swarmnet.overlay.swarm"], "after-engine": ["swarmnet.overlay.engine", "swarmnet.overlay.swarm"]}
+
+
+def _no_swarm_inventory(inventory, groups, case):
+    """The lab's inventory made into one that describes no swarm: the spare node in both groups, or no manager."""
+    swarm = inventory["all"]["children"]["swarm"]["children"]
+    if case == "spare-in-both-groups":
+        spare = groups["swarm_spares"][0]
+        swarm["swarm_managers"]["hosts"][spare] = None
+        swarm["swarm_workers"]["hosts"][spare] = None
+        return [spare]
+    swarm["swarm_workers"]["hosts"].update(swarm["swarm_managers"]["hosts"])
+    swarm["swarm_managers"]["hosts"] = {}
+    return sorted(swarm["swarm_workers"]["hosts"])
+
+
+@pytest.mark.parametrize("roles", sorted(ROLES))
+@pytest.mark.parametrize("case", ["spare-in-both-groups", "no-manager"])
+def test_an_inventory_that_describes_no_swarm_fails_those_hosts_naming_the_groups_and_changes_nothing(
+        tmp_path, host, groups, swarm_nodes, case, roles):
+    with open(INVENTORY) as handle:
+        inventory = yaml.safe_load(handle)
+    failing = _no_swarm_inventory(inventory, groups, case)
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(SWARM_PLAY % json.dumps(ROLES[roles]))
+    before = sorted((e["Hostname"], e["ManagerStatus"], e["Status"]) for e in node_list(host))
+    out = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml")],
+                         env=_ansible_env(ANSIBLE_NOCOLOR="1"), cwd=REPO, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, check=False)
+    assert out.returncode != 0, out.stdout[-3000:]
+    flat = " ".join(out.stdout.split())  # the result callback wraps long messages
+    assert "the swarm role needs at least one host in the group 'swarm_managers' and each host in exactly one of " \
+        "'swarm_managers' and 'swarm_workers' (set swarm_managers_group / swarm_workers_group" in flat, out.stdout[-3000:]
+    recap = dict(re.findall(r"^(\S+)\s+: (ok=.*)$", re.sub(r"\x1b\[[0-9;]*m", "", out.stdout), re.M))
+    for name in recap:
+        assert ("failed=1" if name in failing else "failed=0") in recap[name], (name, recap)
+        assert "changed=0" in recap[name], (name, recap)
+    assert sorted(failing) == sorted(n for n in recap if "failed=1" in recap[n]), recap
+    after = sorted((e["Hostname"], e["ManagerStatus"], e["Status"]) for e in node_list(host))
+    assert after == before
+    assert all(name in recap for name in swarm_nodes), recap
