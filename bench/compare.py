@@ -2,12 +2,16 @@
 
 For each size N (1 manager, N-1 workers) it brings up a fresh lab and, in this order:
   1. times `ansible -m ping` on every node (the floor: one module execution per node);
-  2. runs bench/community_docker.yml (docker_swarm init, join, one docker_network overlay) fresh, then again;
+  2. runs bench/community_docker.yml (docker_swarm init, join, one docker_network overlay) fresh, then again
+     --reruns times (3 by default);
   3. makes every node leave that swarm (docker swarm leave --force, inside the node), so the nodes are fresh again;
-  4. runs site.yml fresh, then again (the no-op rerun, which must report changed=0).
+  4. runs site.yml fresh, then again --reruns times (the no-op reruns, which must report changed=0).
+A rerun's time is the median of its runs (*_rerun_runs_s lists them all): one run on this shared machine
+can catch a spike of load that the other side did not.
 It prints one JSON line per size:
 
     {"nodes": N, "ping_s": ..., "site_fresh_s": ..., "site_rerun_s": ..., "site_rerun_changed": 0,
+     "site_rerun_runs_s": [...], "cd_rerun_runs_s": [...],
      "cd_fresh_s": ..., "cd_rerun_s": ..., "rerun_ratio": site_rerun_s / cd_rerun_s, "fresh_ratio": ...,
      "site_rerun_marginal_s_per_node": ..., "cd_rerun_marginal_s_per_node": ..., "marginal_ratio": ...,
      "site_fresh_vs_first_size": ..., "cd_fresh_vs_first_size": ...,
@@ -22,7 +26,7 @@ The marginal cost per node is (rerun time at this size - at the previous size) /
 counted by bench/callback_plugins/remote_executions.py (module executions that reach a host,
 loop items included), not estimated.
 
-Usage (after scripts/setup.sh):  .venv/bin/python bench/compare.py [--name NAME] [--subnet CIDR] [3 12 24]
+Usage (after scripts/setup.sh):  .venv/bin/python bench/compare.py [--name NAME] [--subnet CIDR] [--reruns N] [3 12 24]
 The lab (default name swarmnet-bench, 192.168.216.0/24) is removed afterwards. Numbers, not assertions:
 one run's ratios are what counts; absolute times drift with the machine's load.
 """
@@ -31,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,6 +101,13 @@ def playbook(inventory, path):
     return seconds, changed, executions
 
 
+def reruns(inventory, path, count):
+    """The no-op reruns: (median seconds, most changed in one run, the last run's executions, every run's seconds)."""
+    runs = [playbook(inventory, path) for dummy in range(count)]
+    seconds = [run[0] for run in runs]
+    return statistics.median(seconds), max(run[1] for run in runs), runs[-1][2], [round(value, 1) for value in seconds]
+
+
 def per_host(executions, first):
     counts = list(executions.values()) or [0]
     return dict(max=max(counts), mean=round(sum(counts) / float(len(counts)), 1), first_manager=executions.get(first))
@@ -122,10 +134,11 @@ def measure(args, nodes):
         ping_s = timed([os.path.join(VENV_BIN, "ansible"), "-i", inventory, "swarm", "-m", "ansible.builtin.ping"],
                        "ansible -m ping", "ping")[0]
         cd_fresh_s = playbook(inventory, os.path.join(BENCH, "community_docker.yml"))[0]
-        cd_rerun_s, _cd_changed, cd_exec = playbook(inventory, os.path.join(BENCH, "community_docker.yml"))
+        cd_rerun_s, _cd_changed, cd_exec, cd_runs = reruns(inventory, os.path.join(BENCH, "community_docker.yml"),
+                                                           args.reruns)
         leave_swarm(args, names)
         site_fresh_s, site_fresh_changed, _exec = playbook(inventory, "site.yml")
-        site_rerun_s, site_rerun_changed, site_exec = playbook(inventory, "site.yml")
+        site_rerun_s, site_rerun_changed, site_exec, site_runs = reruns(inventory, "site.yml", args.reruns)
         peak = json.loads(lab(args, "status"))["peak_memory_bytes"]
     finally:
         if not args.keep:
@@ -134,6 +147,7 @@ def measure(args, nodes):
                 site_fresh_s=round(site_fresh_s, 1), site_fresh_changed=site_fresh_changed,
                 site_rerun_s=round(site_rerun_s, 1), site_rerun_changed=site_rerun_changed,
                 cd_fresh_s=round(cd_fresh_s, 1), cd_rerun_s=round(cd_rerun_s, 1),
+                site_rerun_runs_s=site_runs, cd_rerun_runs_s=cd_runs,
                 rerun_ratio=round(site_rerun_s / cd_rerun_s, 2), fresh_ratio=round(site_fresh_s / cd_fresh_s, 2),
                 site_rerun_executions_per_host=per_host(site_exec, first),
                 cd_rerun_executions_per_host=per_host(cd_exec, first),
@@ -146,6 +160,7 @@ def main():
     parser.add_argument("--name", default="swarmnet-bench", help="the lab's name (its nodes and network)")
     parser.add_argument("--subnet", default="192.168.216.0/24", help="the lab's /24")
     parser.add_argument("--keep", action="store_true", help="leave the last lab up")
+    parser.add_argument("--reruns", type=int, default=3, help="no-op reruns per side and size (their median counts)")
     parser.add_argument("--log-dir", help="keep every run's output (with profile_tasks timings) in this directory")
     args = parser.parse_args()
     if args.log_dir:
