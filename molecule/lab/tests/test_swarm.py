@@ -2,7 +2,6 @@
 swarm_join refuses bad input without touching the node."""
 
 import json
-import os
 import re
 import subprocess
 
