@@ -92,6 +92,12 @@ def run_playbook(playbook, *args, **extra_vars):
     return out.returncode, out.stdout
 
 
+def recap_by_host(output):
+    """{host: "ok=... changed=... failed=..."} from the PLAY RECAP lines of an ansible-playbook run (colour
+    stripped: Molecule's environment forces it, and ANSIBLE_FORCE_COLOR wins over ANSIBLE_NOCOLOR)."""
+    return dict(re.findall(r"^(\S+)\s+: (ok=.*)$", re.sub(r"\x1b\[[0-9;]*m", "", output), re.M))
+
+
 def recap_changed(output):
     """Total of changed= over the PLAY RECAP lines of an ansible-playbook run."""
     return sum(int(n) for n in re.findall(r"changed=(\d+)", output))

@@ -5,12 +5,11 @@ default deny. The swarm runs on the nodes' second NIC (eth1); the default route
 
 import json
 import os
-import re
 import subprocess
 
 import pytest
 import yaml
-from conftest import INVENTORY, REPO, answers_here, node, recap_changed, run_module, run_playbook, wait_for
+from conftest import INVENTORY, REPO, answers_here, node, recap_by_host, recap_changed, run_module, run_playbook, wait_for
 from swarmlab import _ansible_env  # pylint: disable=import-error
 
 BACKENDS = {"manager1": "ufw", "worker1": "firewalld", "worker2": "iptables"}
@@ -191,8 +190,7 @@ def test_a_bad_node_address_fails_its_host_only_and_is_no_source_for_the_others(
     assert rc != 0, out[-3000:]
     flat = " ".join(out.split())  # the result callback wraps long messages
     assert 'swarmnet_node_address: "node-2.example" is not an IPv4 address' in flat, out[-3000:]
-    # Molecule's environment forces colour (ANSIBLE_FORCE_COLOR wins over NOCOLOR): read the recap without it.
-    recap = dict(re.findall(r"^(\S+)\s+: (ok=.*)$", re.sub(r"\x1b\[[0-9;]*m", "", out), re.M))
+    recap = recap_by_host(out)
     for name in swarm_nodes:
         assert ("failed=1" if name == bad else "failed=0") in recap[name], (name, recap)
         assert "changed=0" in recap[name], (name, recap)

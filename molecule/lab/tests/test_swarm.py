@@ -2,12 +2,11 @@
 swarm_join refuses bad input without touching the node."""
 
 import json
-import re
 import subprocess
 
 import pytest
 import yaml
-from conftest import INVENTORY, REPO, docker_json, node, node_list, run_module, wait_for
+from conftest import INVENTORY, REPO, docker_json, node, node_list, recap_by_host, run_module, wait_for
 from swarmlab import _ansible_env  # pylint: disable=import-error
 
 
@@ -166,7 +165,7 @@ def test_an_inventory_that_describes_no_swarm_fails_those_hosts_naming_the_group
     flat = " ".join(out.stdout.split())  # the result callback wraps long messages
     assert "the swarm role needs at least one host in the group 'swarm_managers' and each host in exactly one of " \
         "'swarm_managers' and 'swarm_workers' (set swarm_managers_group / swarm_workers_group" in flat, out.stdout[-3000:]
-    recap = dict(re.findall(r"^(\S+)\s+: (ok=.*)$", re.sub(r"\x1b\[[0-9;]*m", "", out.stdout), re.M))
+    recap = recap_by_host(out.stdout)
     for name in recap:
         assert ("failed=1" if name in failing else "failed=0") in recap[name], (name, recap)
         assert "changed=0" in recap[name], (name, recap)
