@@ -19,13 +19,13 @@
 #   (stages not run by default: vagrant_full, 7 with the checks marked vagrant_full too, the runbooks
 #   in VIP mode, the rolling reboot and the ESP cut, about 30 minutes more; vagrant_smoke, the one-VM
 #   variant of 7)
-# Prepares the machine first (scripts/setup.sh). Stops at the first failing stage.
+# Prepares the machine first (scripts/setup.sh). Stops at the first failing stage; the last lines then name it and
+# repeat its FAILED, ERROR and fatal lines (CI shows the end of the output).
 #   scripts/test.sh                 all stages
 #   scripts/test.sh unit sanity     only the named stages
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-bash scripts/setup.sh
 venv="$repo/.venv"
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
@@ -34,6 +34,13 @@ read -r -a stages <<<"${stages[*]}"
 passed=0
 
 stage() { printf '\n=== test.sh: %s ===\n' "$*"; }
+
+# Everything this script prints is also kept in run_log: when a stage fails, the last lines printed say which
+# stage and which checks failed. (CI shows the end of the output, and the VM log or day2's output printed after a
+# failing lab stage would otherwise be all it shows: so it was on 2026-12-01.)
+run_log="$(mktemp /tmp/swarmnet-test-run.XXXXXX)"
+exec > >(tee -a "$run_log") 2> >(tee -a "$run_log" >&2)
+current_stage="set-up"
 
 # libvirt and Vagrant on this machine, and the checks of the scripts that run there (real libvirt).
 check_vm_host() {
@@ -46,7 +53,7 @@ check_vm_host() {
 # scenario's converge and idempotence stay in the foreground: under TCG they keep the two cores busy. Tried in the
 # background on 2026-12-01: lab and day2 took 34 minutes beside them instead of 22, and the whole run 63.) Every
 # step is a no-op once done (the scenario's VMs are destroyed first, as `molecule test` does). When a stage fails
-# or the script is stopped, the background work is stopped and its VMs destroyed (cleanup_vms).
+# or the script is stopped, the background work is stopped and its VMs destroyed (cleanup_background).
 vm_prep_pid=""
 vm_prep_log="$(mktemp /tmp/swarmnet-vm-prep.XXXXXX)"
 vm_prep_steps=(create) # the scenario's steps run in the background, after destroy (create includes prepare)
@@ -60,7 +67,7 @@ start_vm_prep() {
         *" vagrant_smoke "*) vm_scenario=vagrant-smoke ;;
         *) return 0 ;;
     esac
-    # Job control for this one job: it gets a process group of its own, which cleanup_vms can stop whole.
+    # Job control for this one job: it gets a process group of its own, which cleanup_background can stop whole.
     set -m
     (
         check_vm_host
@@ -91,22 +98,51 @@ wait_vm_prep() {
     vm_ready="$vm_scenario"
 }
 
-# On exit, whatever happened: background VM work still running is stopped, and VMs the background booted are
-# destroyed unless the VM stage did so (a failed stage must not leave three VMs running on the machine).
-cleanup_vms() {
+# On exit, whatever happened: background work still running (VM preparation, node image) is stopped, and VMs the
+# background booted are destroyed unless the VM stage did so (a failed stage must not leave three VMs running).
+cleanup_background() {
     if [ -n "$vm_prep_pid" ]; then
         kill -- -"$vm_prep_pid" 2>/dev/null || true
         wait "$vm_prep_pid" 2>/dev/null || true
-        printf '\ntest.sh: stopped the background VM preparation; its output so far:\n'
-        cat "$vm_prep_log"
+        printf '\ntest.sh: stopped the background VM preparation; the last lines of its output:\n'
+        tail -n 25 "$vm_prep_log"
     fi
     if [ -n "$vm_scenario" ]; then
         printf '\ntest.sh: destroying the VMs of scenario %s\n' "$vm_scenario"
         molecule destroy -s "$vm_scenario" >/dev/null 2>&1 || true
     fi
     rm -f "$vm_prep_log"
+    if [ -n "${node_image_pid:-}" ]; then
+        kill -- -"$node_image_pid" 2>/dev/null || true
+        wait "$node_image_pid" 2>/dev/null || true
+    fi
+    rm -f "${node_image_log:-}"
 }
-trap cleanup_vms EXIT
+
+# The last lines of a failed run: the stage, and the lines of its output that say what failed (pytest's FAILED and
+# ERROR lines with the line before, since Molecule wraps them; Ansible's fatal and failed= lines; tracebacks).
+report_failure() {
+    local rc="$1"
+    printf '\n=== test.sh: FAILED: stage %s, exit %d, after %d s (%s) ===\n' "$current_stage" "$rc" "$SECONDS" "$(date +%T)"
+    local lines
+    lines="$(sed 's/\x1b\[[0-9;]*m//g' "$run_log" |
+        grep -E -B1 'FAILED|ERROR|fatal: |failed=[1-9]|Return code: [1-9]|Traceback|test\.sh: .*fail' |
+        grep -v -E '^--$|^=== test\.sh: FAILED' | tail -n 60)" || true
+    if [ -n "$lines" ]; then
+        printf 'What failed, as printed above (the last 60 such lines):\n%s\n' "$lines"
+    else
+        printf 'No FAILED, ERROR or fatal line was printed: the reason is in the last lines before this one.\n'
+    fi
+}
+on_exit() {
+    local rc="$1"
+    trap - EXIT
+    cleanup_background
+    ((rc == 0)) || report_failure "$rc"
+    rm -f "$run_log"
+    exit "$rc"
+}
+trap 'on_exit $?' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -132,7 +168,7 @@ molecule_vm_test() {
         }
     done
     molecule destroy -s "$scenario" || rc=$((rc ? rc : 1))
-    vm_scenario=""  # destroyed: nothing left for cleanup_vms
+    vm_scenario=""  # destroyed: nothing left for cleanup_background
     return "$rc"
 }
 
@@ -213,19 +249,51 @@ check_execution_environment() {
 
 run_molecule() {
     stage "molecule test -s lab (real swarm on node containers)"
+    node_image
     molecule test -s lab
 }
 
 run_day2() {
     stage "molecule test -s day2 (3 managers, 2 workers: faults and day-2 operations)"
+    node_image
     molecule test -s day2
+}
+
+# The lab's node image (a debootstrap, about 2 minutes on a fresh machine; a no-op once built) is built in the
+# background while the first stages run, when a stage needs it.
+node_image_pid=""
+node_image_log="$(mktemp /tmp/swarmnet-node-image.XXXXXX)"
+start_node_image() {
+    case " ${stages[*]} " in
+        " molecule "* | " day2 "*) return 0 ;; # first stage: nothing to overlap with
+        *" molecule "* | *" day2 "*) ;;
+        *) return 0 ;;
+    esac
+    set -m # a process group of its own, which cleanup_background can stop whole (debootstrap included)
+    bash lab/build-node-image.sh </dev/null >"$node_image_log" 2>&1 &
+    node_image_pid=$!
+    set +m
+}
+node_image() {
+    if [ -z "$node_image_pid" ]; then
+        bash lab/build-node-image.sh >/dev/null
+        return
+    fi
+    local rc=0
+    wait "$node_image_pid" || rc=$?
+    node_image_pid=""
+    if ((rc)); then
+        cat "$node_image_log"
+        printf 'test.sh: building the lab node image failed (lab/build-node-image.sh, output above)\n'
+    fi
+    return "$rc"
 }
 
 # lab and day2 share nothing (their own node containers, names and subnets): when both are asked for they
 # run side by side, which takes about as long as day2 alone instead of both one after the other (2 cores:
 # their tests mostly wait on engines). day2's output is kept in a file and printed when it ends.
 run_molecule_beside_day2() {
-    bash lab/build-node-image.sh >/dev/null # once, before the two scenarios would both build it
+    node_image # once, before the two scenarios would both build it
     local day2_log day2_pid lab_rc=0 day2_rc=0
     day2_log="$(mktemp /tmp/swarmnet-day2.XXXXXX)"
     run_day2 >"$day2_log" 2>&1 &
@@ -257,11 +325,23 @@ run_vagrant_smoke() {
     molecule_vm_test vagrant-smoke
 }
 
+known_stages=(unit sanity lint build molecule day2 vagrant vagrant_full vagrant_smoke)
+for s in "${stages[@]}"; do
+    if [[ " ${known_stages[*]} " != *" $s "* ]]; then
+        current_stage="$s"
+        printf 'test.sh: no stage named "%s"; the stages are: %s\n' "$s" "${known_stages[*]}" >&2
+        exit 2
+    fi
+done
+bash scripts/setup.sh
+start_node_image
 start_vm_prep
 day2_done=""
 for s in "${stages[@]}"; do
     started=$SECONDS
+    current_stage="$s"
     if [ "$s" = molecule ] && [[ " ${stages[*]} " == *" day2 "* ]]; then
+        current_stage="molecule and day2 (side by side)"
         run_molecule_beside_day2
         day2_done=1
         passed=$((passed + 2))
