@@ -55,6 +55,9 @@ def input_errors(settings):
     for name, port in ports:
         if not _is_port(port):
             errors.append("%s: %s is not a TCP port (1-65535)." % (name, json.dumps(port)))
+    if not _is_port(settings.get("data_path_port", 4789)):
+        errors.append("firewall_data_path_port (default: swarm_data_path_port, else 4789): %s is not a UDP port (1-65535)."
+                      % json.dumps(settings.get("data_path_port")))
     override = settings.get("node_address") or ""
     if override and not is_ipv4_address(override):
         if ":" in str(override):
@@ -65,6 +68,23 @@ def input_errors(settings):
                    "swarm_advertise_addr.")
         errors.append("swarmnet_node_address: %s is not an IPv4 address. %s" % (json.dumps(override), fix))
     return errors
+
+
+def resolved_settings(settings, cluster):
+    """The settings with the values their default (None) stands for, worked out in Python rather than as role
+    defaults that are templates (each such default costs the controller a template per host at every step that
+    names it, the argument check included): allow_esp (whether a network in `networks`, the swarm role's
+    swarm_networks, is encrypted), is_manager (whether `host` is in the cluster's managers), ssh_port (22; the role
+    passes ansible_port where set), data_path_port (4789; the role passes swarm_data_path_port where set)."""
+    resolved = dict(settings)
+    if resolved.get("allow_esp") is None:
+        resolved["allow_esp"] = any(isinstance(net, dict) and bool(net.get("encrypted")) for net in settings.get("networks") or [])
+    if resolved.get("is_manager") is None:
+        resolved["is_manager"] = settings.get("host") in (cluster.get("managers") or [])
+    for name, default in (("ssh_port", 22), ("data_path_port", 4789)):
+        if resolved.get(name) is None:
+            resolved[name] = default
+    return resolved
 
 
 def _unique(values):
@@ -84,7 +104,8 @@ def cluster_addresses(nodes, managers, play_hosts, hosts):
     A node's addresses: its override, else what this run resolved on it, else (a node not in this run) the
     managers' node list (Status.Addr, by host name). An override that is not an IPv4 address is no source
     (the host fails its own input check): that node counts as unknown, so nothing is pruned.
-    Returns dict(nodes={host: dict(addresses, from)}, unknown=[hosts], ipv6=['host address'], sources=[...]).
+    Returns dict(nodes={host: dict(addresses, from)}, unknown=[hosts], ipv6=['host address'], sources=[...],
+    managers=[the managers' host names]).
     """
     listed = []
     for manager in managers:
@@ -97,7 +118,7 @@ def cluster_addresses(nodes, managers, play_hosts, hosts):
         reading = (hosts.get(host) or {}).get("reading")
         if reading:
             sources.extend(re.sub(r":[0-9]+$", "", addr) for addr in (reading.get("swarm") or {}).get("remote_managers") or [])
-    result = dict(nodes={}, unknown=[], ipv6=[], sources=[])
+    result = dict(nodes={}, unknown=[], ipv6=[], sources=[], managers=_unique(managers))
     for host in _unique(nodes):
         facts = hosts.get(host) or {}
         override = facts.get("override") or ""
@@ -177,11 +198,14 @@ def node_plan(node, cluster, settings, firewalld_reloaded=False):
     """What the role wants on one node, and what differs from its reading.
 
     node: the node's node_facts reading (`node`); cluster: cluster_addresses' result; settings: the role's
-    inputs (backend, iptables_chain, published_chain, default_deny, allow_esp, ssh_port, ssh_ports,
-    extra_sources, published_sources, data_path_port, is_manager, node_address, boot_unit, host).
-    Returns dict(errors, backend, sources, ssh_open_ports, swarm_ports, restore, boot_rules, boot_work, work,
-    done). With errors, only errors and backend are worked out: the role fails the host before anything else.
+    inputs (backend, iptables_chain, published_chain, default_deny, allow_esp, networks, ssh_port, ssh_ports,
+    extra_sources, published_sources, data_path_port, is_manager, node_address, boot_unit, host; see
+    resolved_settings for the ones that may be None).
+    Returns dict(errors, backend, sources, ssh_open_ports, swarm_ports, allow_esp, data_path_port, is_manager,
+    restore, boot_rules, boot_work, work, done). With errors, only errors and backend are worked out: the role fails
+    the host before anything else.
     """
+    settings = resolved_settings(settings, cluster)
     host = settings.get("host", "this node")
     firewall = node.get("firewall") or {}
     backend = firewall.get("backend") if settings.get("backend", "auto") == "auto" else settings["backend"]
@@ -226,5 +250,6 @@ def node_plan(node, cluster, settings, firewalld_reloaded=False):
                  or bool(boot.get("systemd") and (boot.get("unit") != settings.get("boot_unit") or not boot.get("enabled"))))
     work = bool(restore) or boot_work
     return dict(errors=[], backend=backend, sources=sources, ssh_open_ports=ssh_open_ports, swarm_ports=ports,
-                restore=restore, boot_rules=boot_rules, boot_work=boot_work, work=work,
+                allow_esp=bool(settings["allow_esp"]), data_path_port=int(str(settings["data_path_port"])),
+                is_manager=bool(settings["is_manager"]), restore=restore, boot_rules=boot_rules, boot_work=boot_work, work=work,
                 done=backend == "iptables" and not work)

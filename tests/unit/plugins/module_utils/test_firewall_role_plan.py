@@ -189,3 +189,33 @@ def test_the_filter_takes_hostvars_and_uses_the_roles_own_reading_first():
     assert cluster["sources"] == ["10.0.0.11", "10.0.0.12"] and cluster["unknown"] == ["w9"]
     plan = filters["firewall_plan"]({"node": converged()}, dict(CLUSTER), SETTINGS)
     assert plan["done"]
+
+
+def test_null_settings_take_the_swarms_values_and_the_plan_says_what_it_made_of_them():
+    # The role passes null where firewall_allow_esp / firewall_data_path_port / firewall_ssh_port are unset, and is_manager
+    # always null: the plan works them out from the swarm's networks, the cluster's managers and the defaults.
+    unset = dict(SETTINGS, allow_esp=None, is_manager=None, ssh_port=None, data_path_port=None,
+                 networks=[dict(name="plain"), dict(name="secret", encrypted=True)])
+    cluster = dict(CLUSTER, managers=["m1"])
+    plan = node_plan(converged(), cluster, unset)
+    assert (plan["allow_esp"], plan["is_manager"], plan["data_path_port"]) == (True, False, 4789)
+    assert plan["ssh_open_ports"] == [22]
+    assert any("-p esp" in line for line in plan["restore"]), plan["restore"]
+    manager = node_plan(converged(), cluster, dict(unset, host="m1", networks=[dict(name="plain", encrypted=False)]))
+    assert (manager["allow_esp"], manager["is_manager"]) == (False, True)
+    assert dict(proto="tcp", port=2377, why="swarm-management") in manager["swarm_ports"]
+    # A value set wins over the null's meaning.
+    chosen = node_plan(converged(), cluster, dict(unset, allow_esp=False, data_path_port="4790", is_manager=True))
+    assert (chosen["allow_esp"], chosen["data_path_port"], chosen["is_manager"]) == (False, 4790, True)
+
+
+def test_a_bad_data_path_port_is_an_error_naming_the_variable():
+    plan = node_plan(converged(), CLUSTER, dict(SETTINGS, data_path_port="vxlan"))
+    assert plan["done"] is False and plan["work"] is False
+    assert plan["errors"] == ['firewall_data_path_port (default: swarm_data_path_port, else 4789): "vxlan" is not a UDP '
+                              'port (1-65535).']
+
+
+def test_the_cluster_names_its_managers():
+    result = cluster_addresses(["m1", "w1"], ["m1"], ["m1", "w1"], {})
+    assert result["managers"] == ["m1"]
