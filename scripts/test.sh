@@ -126,7 +126,7 @@ report_failure() {
     printf '\n=== test.sh: FAILED: stage %s, exit %d, after %d s (%s) ===\n' "$current_stage" "$rc" "$SECONDS" "$(date +%T)"
     local lines
     lines="$(sed 's/\x1b\[[0-9;]*m//g' "$run_log" |
-        grep -E -B1 'FAILED|ERROR|fatal: |failed=[1-9]|Return code: [1-9]|Traceback|test\.sh: .*fail' |
+        grep -E -B1 'FAILED|ERROR|fatal: |failed=[1-9]|Failed: [1-9]|Return code: [1-9]|Traceback|test\.sh: .*fail' |
         grep -v -E '^--$|^=== test\.sh: FAILED' | tail -n 60)" || true
     if [ -n "$lines" ]; then
         printf 'What failed, as printed above (the last 60 such lines):\n%s\n' "$lines"
