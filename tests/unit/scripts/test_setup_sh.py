@@ -39,16 +39,23 @@ def _write_exe(path, text):
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
 
 
-@pytest.fixture
-def checkout(tmp_path):
+def make_checkout(tmp_path, **stand_ins):
+    """A copy of scripts/ with stand-ins in fakebin/: the Python above, docker, debootstrap and shellcheck that do
+    nothing, and any other given as name=script (test_test_sh.py adds a pytest)."""
     shutil.copytree(os.path.join(REPO, "scripts"), str(tmp_path / "scripts"))
     (tmp_path / "requirements.txt").write_text("nothing-here==0\n")
     fakes = tmp_path / "fakebin"
     fakes.mkdir()
-    _write_exe(str(fakes / "python3.13"), FAKE_PYTHON)
-    for tool in ("docker", "debootstrap", "shellcheck"):
-        _write_exe(str(fakes / tool), "#!/bin/sh\nexit 0\n")
+    tools = dict({"python3.13": FAKE_PYTHON}, **{tool: "#!/bin/sh\nexit 0\n" for tool in ("docker", "debootstrap", "shellcheck")})
+    tools.update(stand_ins)
+    for tool, script in tools.items():
+        _write_exe(str(fakes / tool), script)
     return tmp_path
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    return make_checkout(tmp_path)
 
 
 def _run_setup(checkout, pip_rc):

@@ -8,13 +8,11 @@ one check and then prints a long tail, as a failing Molecule stage followed by o
 """
 
 import os
-import shutil
 import subprocess
 
 import pytest
-from test_setup_sh import FAKE_PYTHON, _write_exe
+from test_setup_sh import make_checkout
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 FAILING_PYTEST = """#!/bin/sh
 echo "tests/unit/test_demo.py::test_the_vip_spreads_requests FAILED [ 50%]"
@@ -28,15 +26,7 @@ exit 1
 
 @pytest.fixture
 def checkout(tmp_path):
-    shutil.copytree(os.path.join(REPO, "scripts"), str(tmp_path / "scripts"))
-    (tmp_path / "requirements.txt").write_text("nothing-here==0\n")
-    fakes = tmp_path / "fakebin"
-    fakes.mkdir()
-    _write_exe(str(fakes / "python3.13"), FAKE_PYTHON)
-    _write_exe(str(fakes / "pytest"), FAILING_PYTEST)
-    for tool in ("docker", "debootstrap", "shellcheck"):
-        _write_exe(str(fakes / tool), "#!/bin/sh\nexit 0\n")
-    return tmp_path
+    return make_checkout(tmp_path, pytest=FAILING_PYTEST)
 
 
 def _run_test_sh(checkout, *stages):
