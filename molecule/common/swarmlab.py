@@ -84,12 +84,18 @@ def run_playbook(playbook, *args, **extra_vars):
     whatever else SWARMNET_LAB_EXTRA_VARS, JSON, gives), so every run here
     keeps it too. Extra positional arguments go to ansible-playbook.
     """
+    running = start_playbook(playbook, *args, **extra_vars)
+    out = running.communicate()[0]
+    return running.returncode, out
+
+
+def start_playbook(playbook, *args, **extra_vars):
+    """run_playbook without waiting: the Popen (text stdout, stderr merged), for a test that acts while it runs."""
     extra = dict({"firewall_default_deny": True}, **json.loads(os.environ.get("SWARMNET_LAB_EXTRA_VARS") or "{}"))
     extra.update(extra_vars)
     env = _ansible_env(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    out = subprocess.run(["ansible-playbook", "-i", INVENTORY, "-e", json.dumps(extra), *args, os.path.join(REPO, playbook)],
-                         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    return out.returncode, out.stdout
+    return subprocess.Popen(["ansible-playbook", "-i", INVENTORY, "-e", json.dumps(extra), *args, os.path.join(REPO, playbook)],
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def recap_by_host(output):

@@ -11,14 +11,14 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
-from swarmlab import INVENTORY, REPO, docker_json, node, node_list, recap_changed, run_module, run_playbook, wait_for  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from swarmlab import INVENTORY, REPO, docker_json, node, node_list, recap_changed, run_module, run_playbook, start_playbook, wait_for  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 # A tiny image the fault and quorum tests run, made on each node from its own /bin/sleep (no registry here).
 SLEEP_IMAGE = "swarmnet-day2/sleep:local"
 
 # Re-exported for the test modules (from conftest import ...).
 __all__ = ["INVENTORY", "REPO", "SLEEP_IMAGE", "docker_json", "ensure_sleep_image", "node", "node_list", "recap_changed", "run_module",
-           "run_playbook", "wait_for"]
+           "run_playbook", "start_playbook", "wait_for"]
 
 
 def ensure_sleep_image(hosts):
