@@ -54,7 +54,7 @@ def checked_in(host):
 
 
 def late_workers(runbook_output):
-    """The workers the runbook names as not back within the new leader's grace period."""
+    """The workers the runbook names as having lost their tasks during the recovery (or still Down)."""
     match = re.search(r"Workers not back in time: (\[[^\]]*\])", runbook_output)
     assert match, runbook_output[-3000:]
     return json.loads(match.group(1))
