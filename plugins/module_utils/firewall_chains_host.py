@@ -67,11 +67,11 @@ def write_file(module, path, content, mode):
     os.chmod(path, mode)  # atomic_move gives a new file the umask's mode
 
 
-def enable_boot_unit(module):
-    """Have systemd start the unit at boot (not now: the chains are in place already) and know it. One command:
-    `systemctl enable` reloads systemd's configuration itself (unless --no-reload), so a daemon-reload before it
-    made systemd reload twice, which on a fresh run is a good part of this module's cost on every node."""
-    argv = [module.get_bin_path("systemctl", required=True), "enable", BOOT_UNIT_NAME]
+def enable_boot_unit(module, reload):
+    """Have systemd start the unit at boot (not now: the chains are in place already). `systemctl enable` reloads
+    systemd's configuration itself unless told --no-reload; the plan asks for that reload only where systemd may
+    hold an older copy of the unit (see plan_writes)."""
+    argv = [module.get_bin_path("systemctl", required=True), "enable", BOOT_UNIT_NAME] + ([] if reload else ["--no-reload"])
     rc, _out, err = module.run_command(argv)
     if rc != 0:
         module.fail_json(msg="%s failed (rc %d): %s" % (" ".join(argv), rc, err.strip()))
@@ -86,4 +86,4 @@ def apply(module, plan, restore, boot_rules, boot_unit):
     if plan["write_unit"]:
         write_file(module, FIREWALL_BOOT_UNIT, boot_unit, 0o644)
     if plan["enable"]:
-        enable_boot_unit(module)
+        enable_boot_unit(module, plan["reload"])

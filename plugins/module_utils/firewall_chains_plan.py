@@ -14,13 +14,17 @@ def plan_writes(now, restore, boot_rules, boot_unit):
     now: dict(rules, unit, enabled, systemd) as node_facts reads the boot files (rules/unit None when missing).
     restore: iptables-restore lines to apply now ([]: nothing). boot_rules / boot_unit: wanted contents (None: leave).
     The unit is written and enabled only where systemd runs the node; a rewritten unit is enabled again, since
-    its [Install] section may have changed.
+    its [Install] section may have changed. systemd reloads its configuration (`reload`) only where it may hold
+    the unit's old content: a new unit is read from disk at boot (the only time it runs) and by any systemctl
+    call, so enabling it needs just the boot link, and a reload in each node's systemd was most of a fresh
+    node's cost of this module.
     """
     systemd = bool(now.get("systemd"))
     write_rules = boot_rules is not None and now.get("rules") != boot_rules
     write_unit = systemd and boot_unit is not None and now.get("unit") != boot_unit
     enable = systemd and boot_unit is not None and (write_unit or not now.get("enabled"))
-    return dict(restore=bool(restore), write_rules=write_rules, write_unit=write_unit, enable=enable)
+    reload = write_unit and now.get("unit") is not None
+    return dict(restore=bool(restore), write_rules=write_rules, write_unit=write_unit, enable=enable, reload=reload)
 
 
 BUILT_IN_CHAINS = ("INPUT", "FORWARD", "OUTPUT")

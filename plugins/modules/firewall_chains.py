@@ -16,6 +16,8 @@ description:
     C(/etc/swarmnet/firewall-boot.rules) and O(boot_unit) is installed as
     C(/etc/systemd/system/swarmnet-firewall.service) and enabled (not started), so that systemd restores the file at
     boot. The unit is installed only where systemd runs the node. A file already as wanted is not rewritten.
+    systemd reloads its configuration only when a unit it may have loaded is rewritten; a new unit is just linked
+    for boot (C(systemctl enable --no-reload)), since systemd reads it from disk when it is first used.
 version_added: 0.2.0
 author:
   - swarmnet developers (@swarmnet)

@@ -13,31 +13,38 @@ FRESH = dict(rules=None, unit=None, enabled=False, systemd=True)
 
 
 def test_a_node_that_keeps_what_is_wanted_needs_nothing():
-    assert plan_writes(KEPT, [], RULES, UNIT) == dict(restore=False, write_rules=False, write_unit=False, enable=False)
+    assert plan_writes(KEPT, [], RULES, UNIT) == dict(restore=False, write_rules=False, write_unit=False, enable=False, reload=False)
 
 
 def test_a_fresh_node_gets_everything():
-    assert plan_writes(FRESH, RESTORE, RULES, UNIT) == dict(restore=True, write_rules=True, write_unit=True, enable=True)
+    assert plan_writes(FRESH, RESTORE, RULES, UNIT) == dict(restore=True, write_rules=True, write_unit=True, enable=True, reload=False)
 
 
 def test_changed_rules_rewrite_the_file_only():
     assert plan_writes(dict(KEPT, rules="*filter\nCOMMIT\n"), [], RULES, UNIT) == dict(
-        restore=False, write_rules=True, write_unit=False, enable=False)
+        restore=False, write_rules=True, write_unit=False, enable=False, reload=False)
 
 
 def test_a_disabled_unit_is_enabled_and_a_rewritten_one_enabled_again():
     assert plan_writes(dict(KEPT, enabled=False), [], RULES, UNIT)["enable"] is True
     assert plan_writes(dict(KEPT, unit="old"), [], RULES, UNIT) == dict(
-        restore=False, write_rules=False, write_unit=True, enable=True)
+        restore=False, write_rules=False, write_unit=True, enable=True, reload=True)
+
+
+def test_systemd_reloads_only_where_it_may_hold_an_older_copy_of_the_unit():
+    assert plan_writes(FRESH, RESTORE, RULES, UNIT)["reload"] is False, "a new unit is read from disk at boot"
+    assert plan_writes(dict(KEPT, enabled=False), [], RULES, UNIT)["reload"] is False, "an unchanged unit, link only"
+    assert plan_writes(dict(KEPT, unit="old"), [], RULES, UNIT)["reload"] is True
+    assert plan_writes(dict(KEPT, unit="old", systemd=False), [], RULES, UNIT)["reload"] is False
 
 
 def test_without_systemd_only_the_rules_file_is_kept():
     assert plan_writes(dict(FRESH, systemd=False), [], RULES, UNIT) == dict(
-        restore=False, write_rules=True, write_unit=False, enable=False)
+        restore=False, write_rules=True, write_unit=False, enable=False, reload=False)
 
 
 def test_omitted_boot_contents_leave_the_files_alone():
-    assert plan_writes(FRESH, RESTORE, None, None) == dict(restore=True, write_rules=False, write_unit=False, enable=False)
+    assert plan_writes(FRESH, RESTORE, None, None) == dict(restore=True, write_rules=False, write_unit=False, enable=False, reload=False)
 
 
 def test_the_diff_names_each_write_with_before_and_after():
