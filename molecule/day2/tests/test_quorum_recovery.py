@@ -91,6 +91,16 @@ def test_lost_quorum_is_recovered_by_the_runbook(groups):
         assert dict((w, containers(w, service_id)) for w in workers) == containers_before  # the tasks keep running
         no_leader_after = round(time.time() - started, 1)
 
+        # At 3 a.m. the operator previews first: --check says what a run would do, and changes nothing.
+        rc, preview = run_playbook("playbooks/recover_quorum.yml", "--check", "--diff", recover_quorum_survivor=survivor)
+        assert rc == 0, preview[-5000:]
+        said = preview.split("TASK [Report what a real run would do]", 1)[-1].split("TASK [", 1)[0]
+        assert "%s would force a new cluster from its own Raft state" % survivor in said, preview[-5000:]
+        assert all(m in said for m in dead), said  # the managers that would come back
+        assert keeper.run("timeout 30 docker node ls").rc != 0  # still no leader: nothing was forced
+        assert all(node(m).run("systemctl is-active docker.service").stdout.strip() != "active" for m in dead)
+        assert dict((w, containers(w, service_id)) for w in workers) == containers_before
+
         runbook_started = time.time()
         runbook = start_playbook("playbooks/recover_quorum.yml", "-e", "recover_quorum_survivor=%s" % survivor)
         try:

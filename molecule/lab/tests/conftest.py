@@ -7,11 +7,13 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
 from swarmlab import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
-    INVENTORY, REPO, answers_here, docker_json, node, node_list, recap_by_host, recap_changed, run_module, run_playbook, wait_for,
+    INVENTORY, REPO, answers_here, docker_json, node, node_list, recap_by_host, recap_changed, run_module, run_playbook, start_playbook,
+    wait_for,
 )
 
 # Re-exported for the test modules (from conftest import ...).
-__all__ = ["INVENTORY", "REPO", "answers_here", "docker_json", "node", "node_list", "recap_by_host", "recap_changed", "run_module", "run_playbook", "wait_for"]
+__all__ = ["INVENTORY", "REPO", "answers_here", "docker_json", "node", "node_list", "recap_by_host", "recap_changed", "run_module", "run_playbook",
+           "start_playbook", "wait_for"]
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,75 @@
 """The tutorial's behaviours, checked by the runbooks' own assertions on the lab
 (node containers on a kernel without IPVS), then the overlay_network and
-firewall checks that need services running. The tests run in file order."""
+firewall checks that need services running. The tests run in file order:
+first the runbooks' previews (--check), while none of them has run yet."""
 
 import json
+import re
 
 import pytest
-from conftest import docker_json, node, run_module, run_playbook
+import yaml
+from conftest import INVENTORY, docker_json, node, recap_changed, run_module, run_playbook, start_playbook
 
 
 def _ok(playbook, **extra):
     rc, out = run_playbook(playbook, **extra)
     assert rc == 0, out[-4000:]
     return out
+
+
+def _cluster_state(manager, nodes):
+    """What a runbook could change: services, networks, node entries (role, availability), and on every node its
+    containers, images and the demo app's build directory."""
+    state = dict(
+        services=manager.check_output("docker service ls --format '{{.Name}} {{.Mode}} {{.Replicas}} {{.Image}}' | sort"),
+        networks=manager.check_output("docker network ls --format '{{.Name}} {{.Driver}}' | sort"),
+        nodes=manager.check_output("docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}' | sort"),
+    )
+    for name in nodes:
+        state[name] = node(name).check_output(
+            "docker ps -a --format '{{.Names}} {{.State}}' | sort; docker images -q | sort;"
+            " ls -d /opt/swarmnet/demo-app 2>/dev/null || true")
+    return state
+
+
+def _swarm_groups():
+    """The lab's managers and workers, from its inventory (no host fixture: see the next test)."""
+    with open(INVENTORY) as handle:
+        children = yaml.safe_load(handle)["all"]["children"]["swarm"]["children"]
+    return dict((group, list((children[group] or {}).get("hosts") or {})) for group in ("swarm_managers", "swarm_workers"))
+
+
+# Without testinfra's host fixture on purpose: pytest runs the tests that take it after the others of the file, and
+# this one must run before the runbooks below have deployed anything.
+def test_runbooks_preview_with_check_and_change_nothing():
+    """--check --diff on a converged cluster: the tutorial runbooks (which deploy, then probe) preview their networks,
+    images and services and skip the probes; node_remove previews the drain, the leave and the removal;
+    recover_quorum on a swarm with a leader reads everything and has nothing to do. All at once (read-only)."""
+    groups = _swarm_groups()
+    nodes = groups["swarm_managers"] + groups["swarm_workers"]
+    host = node(groups["swarm_managers"][0])
+    before = _cluster_state(host, nodes)
+    worker = groups["swarm_workers"][-1]
+    previews = dict(
+        discovery=start_playbook("playbooks/discovery.yml", "--check", "--diff"),
+        attachable=start_playbook("playbooks/attachable.yml", "--check", "--diff"),
+        load_balancing=start_playbook("playbooks/load_balancing.yml", "--check", "--diff"),
+        node_remove=start_playbook("playbooks/node_remove.yml", "--check", "--diff", node_remove_host=worker),
+        recover_quorum=start_playbook("playbooks/recover_quorum.yml", "--check", "--diff",
+                                      recover_quorum_survivor=groups["swarm_managers"][-1]),
+    )
+    # Whitespace flattened: the YAML callback folds long messages over lines.
+    outs = dict((name, " ".join(running.communicate()[0].split())) for name, running in previews.items())
+    for name, running in previews.items():
+        assert running.returncode == 0, (name, outs[name][-4000:])
+    for name in ("discovery", "attachable", "load_balancing"):
+        assert "the probes and their checks run only in a real run" in outs[name], outs[name][-3000:]
+        assert recap_changed(outs[name]) > 0, (name, outs[name][-3000:])  # it shows what it would deploy
+    assert "would be removed from the node list once it has left" in outs["node_remove"], outs["node_remove"][-3000:]
+    assert re.search(r"%s : ok=\d+ changed=1 " % re.escape(worker), outs["node_remove"]), outs["node_remove"][-3000:]  # it would leave
+    assert recap_changed(outs["recover_quorum"]) == 0, outs["recover_quorum"][-3000:]
+    assert "Workers not back in time: []" in outs["recover_quorum"], outs["recover_quorum"][-3000:]
+    assert _cluster_state(host, nodes) == before
 
 
 def test_discovery_in_vip_mode_resolves_only_on_a_shared_overlay_and_names_missing_ipvs():
