@@ -2,15 +2,20 @@
 
 For each size N (1 manager, N-1 workers) it brings up a fresh lab and, in this order:
   1. times `ansible -m ping` on every node (the floor: one module execution per node);
-  2. runs bench/community_docker.yml (docker_swarm init, join, one docker_network overlay) fresh, then again
-     --reruns times (3 by default);
+  2. runs bench/community_docker.yml (docker_swarm init, join, one docker_network overlay) fresh;
   3. makes every node leave that swarm (docker swarm leave --force, inside the node), so the nodes are fresh again;
-  4. runs site.yml fresh, then again --reruns times (the no-op reruns, which must report changed=0).
-A rerun's time is the median of its runs (*_rerun_runs_s lists them all): one run on this shared machine
-can catch a spike of load that the other side did not.
+  4. runs site.yml fresh;
+  5. runs the playbook once more on the swarm site.yml formed (not counted: it must find nothing to do, and its
+     changed count is reported as cd_warmup_changed), then the no-op reruns of both, interleaved: --reruns pairs
+     (3 by default), site.yml first in one pair and the playbook first in the next. Both sides' reruns thus see the
+     same nodes in the same minutes: on this shared machine the load drifts between blocks of runs (same-code
+     12-node rerun ratios of 1.45 and 2.32 an hour apart when each side ran its reruns in a block of its own).
+A rerun's time is the median of its runs (*_rerun_runs_s lists them all), and each side's reruns must report
+changed=0 (site_rerun_changed, cd_rerun_changed: the most changed in one run).
 It prints one JSON line per size:
 
-    {"nodes": N, "ping_s": ..., "site_fresh_s": ..., "site_rerun_s": ..., "site_rerun_changed": 0,
+    {"nodes": N, "ping_s": ..., "site_fresh_s": ..., "site_rerun_s": ..., "site_rerun_changed": 0, "cd_rerun_changed": 0,
+     "cd_warmup_changed": 0,
      "site_rerun_runs_s": [...], "cd_rerun_runs_s": [...],
      "cd_fresh_s": ..., "cd_rerun_s": ..., "rerun_ratio": site_rerun_s / cd_rerun_s, "fresh_ratio": ...,
      "site_rerun_marginal_s_per_node": ..., "cd_rerun_marginal_s_per_node": ..., "marginal_ratio": ...,
@@ -101,11 +106,19 @@ def playbook(inventory, path):
     return seconds, changed, executions
 
 
-def reruns(inventory, path, count):
-    """The no-op reruns: (median seconds, most changed in one run, the last run's executions, every run's seconds)."""
-    runs = [playbook(inventory, path) for dummy in range(count)]
+def summary(runs):
+    """A side's no-op reruns: (median seconds, most changed in one run, the last run's executions, every run's seconds)."""
     seconds = [run[0] for run in runs]
     return statistics.median(seconds), max(run[1] for run in runs), runs[-1][2], [round(value, 1) for value in seconds]
+
+
+def interleaved_reruns(inventory, sides, count):
+    """count pairs of no-op reruns of the playbooks in sides, the order swapped in every other pair: {path: runs}."""
+    runs = dict((path, []) for path in sides)
+    for pair in range(count):
+        for path in (sides if pair % 2 == 0 else list(reversed(sides))):
+            runs[path].append(playbook(inventory, path))
+    return runs
 
 
 def per_host(executions, first):
@@ -133,12 +146,14 @@ def measure(args, nodes):
     try:
         ping_s = timed([os.path.join(VENV_BIN, "ansible"), "-i", inventory, "swarm", "-m", "ansible.builtin.ping"],
                        "ansible -m ping", "ping")[0]
-        cd_fresh_s = playbook(inventory, os.path.join(BENCH, "community_docker.yml"))[0]
-        cd_rerun_s, _cd_changed, cd_exec, cd_runs = reruns(inventory, os.path.join(BENCH, "community_docker.yml"),
-                                                           args.reruns)
+        community_docker = os.path.join(BENCH, "community_docker.yml")
+        cd_fresh_s = playbook(inventory, community_docker)[0]
         leave_swarm(args, names)
         site_fresh_s, site_fresh_changed, _exec = playbook(inventory, "site.yml")
-        site_rerun_s, site_rerun_changed, site_exec, site_runs = reruns(inventory, "site.yml", args.reruns)
+        cd_warmup_changed = playbook(inventory, community_docker)[1]
+        runs = interleaved_reruns(inventory, ["site.yml", community_docker], args.reruns)
+        site_rerun_s, site_rerun_changed, site_exec, site_runs = summary(runs["site.yml"])
+        cd_rerun_s, cd_rerun_changed, cd_exec, cd_runs = summary(runs[community_docker])
         peak = json.loads(lab(args, "status"))["peak_memory_bytes"]
     finally:
         if not args.keep:
@@ -146,7 +161,8 @@ def measure(args, nodes):
     return dict(nodes=nodes, ping_s=round(ping_s, 1),
                 site_fresh_s=round(site_fresh_s, 1), site_fresh_changed=site_fresh_changed,
                 site_rerun_s=round(site_rerun_s, 1), site_rerun_changed=site_rerun_changed,
-                cd_fresh_s=round(cd_fresh_s, 1), cd_rerun_s=round(cd_rerun_s, 1),
+                cd_fresh_s=round(cd_fresh_s, 1), cd_rerun_s=round(cd_rerun_s, 1), cd_rerun_changed=cd_rerun_changed,
+                cd_warmup_changed=cd_warmup_changed,
                 site_rerun_runs_s=site_runs, cd_rerun_runs_s=cd_runs,
                 rerun_ratio=round(site_rerun_s / cd_rerun_s, 2), fresh_ratio=round(site_fresh_s / cd_fresh_s, 2),
                 site_rerun_executions_per_host=per_host(site_exec, first),
